@@ -1,0 +1,22 @@
+"""stage audio -> transcribe -> captions -> write outputs."""
+
+from __future__ import annotations
+
+from prefect import flow
+
+from podwhisperer.model import Manifest
+from podwhisperer.settings import Settings
+from podwhisperer.tasks.audio import stage_audio
+from podwhisperer.tasks.captions import build_captions
+from podwhisperer.tasks.transcribe import transcribe
+from podwhisperer.tasks.write import write_outputs
+
+
+@flow(name="transcribe-episode", description="One podcast episode to transcript and captions.")
+def transcribe_episode(audio: str, title: str | None = None, settings: Settings | None = None) -> Manifest:
+    """``audio``: a local path, an http(s) URL or an s3:// URI. ``title`` names the output folder."""
+    settings = settings or Settings()
+    staged = stage_audio(audio, settings.audio, title)
+    transcript = transcribe(staged, settings.engine)
+    captions = build_captions(transcript, settings.captions)
+    return write_outputs(staged, transcript, captions, settings.output, settings.model_dump(mode="json"))

@@ -1,0 +1,137 @@
+"""The ``podwhisperer`` command line: one episode (file, URL or s3 URI) through the Prefect flow."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+
+STEPS = {"stage": "Stage audio", "transcribe": "Transcribe", "captions": "Build captions", "write": "Write outputs"}
+
+
+def _prefect_defaults(verbose: bool) -> None:
+    # Must happen before prefect is imported: its settings are read once at import.
+    # The embedded server takes 6-14 s to start on a small machine; Prefect's default is 20 s.
+    os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "90")
+    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    if not verbose:
+        os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+
+
+def _settings(args: argparse.Namespace):
+    from .settings import Settings
+
+    overrides: dict[str, dict] = {"audio": {}, "engine": {}, "captions": {}, "output": {}}
+    for section, name in (("output", "out"), ("engine", "model"), ("engine", "language"),
+                          ("engine", "batch_size"), ("engine", "device"), ("engine", "compute_type"),
+                          ("audio", "work_dir"), ("captions", "max_line_chars")):
+        value = getattr(args, name, None)
+        if value is not None:
+            overrides[section]["out_dir" if name == "out" else name] = value
+    base = Settings()
+    return Settings.model_validate(
+        {k: {**getattr(base, k).model_dump(), **v} for k, v in overrides.items()}
+    )
+
+
+def run_episode(source: str, title: str | None, settings) -> int:
+    from rich.console import Console
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+    from rich.table import Table
+
+    from . import progress
+    from .audio import AudioInputError
+    from .flows.transcribe import transcribe_episode
+
+    console = Console(stderr=True)
+    with Progress(TextColumn("{task.description:<16}"), BarColumn(), TextColumn("{task.percentage:>3.0f}%"),
+                  TimeElapsedColumn(), TextColumn("[dim]{task.fields[detail]}"), console=console) as bar:
+        ids = {step: bar.add_task(label, total=1.0, detail="") for step, label in STEPS.items()}
+
+        def listen(step: str, fraction: float, detail: str) -> None:
+            bar.update(ids[step], completed=fraction, detail=detail[:60])
+
+        unsubscribe = progress.subscribe(listen)
+        try:
+            manifest = transcribe_episode(source, title=title, settings=settings)
+        except AudioInputError as exc:
+            console.print(f"[red]error:[/] {exc}")
+            return 2
+        finally:
+            unsubscribe()
+        for task_id in ids.values():  # cached steps report nothing: they are done
+            bar.update(task_id, completed=1.0)
+
+    table = Table(title=f"{manifest.input['title']} -> {manifest.episode_dir}")
+    for col in ("file", "bytes", "sha256"):
+        table.add_column(col)
+    for name, f in manifest.files.items():
+        table.add_row(name, str(f.bytes), f.sha256[:12])
+    Console().print(table)
+    return 0
+
+
+def cmd_transcribe(args: argparse.Namespace) -> int:
+    return run_episode(args.source, args.title, _settings(args))
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from .demo import demo_script, synthesize
+
+    settings = _settings(args)
+    audio = synthesize(demo_script(), settings.audio.work_dir / "demo" / "demo-episode.mp3")
+    print(f"made a two-voice demo episode with espeak-ng: {audio}", file=sys.stderr)
+    code = run_episode(str(audio), "PodWhisperer demo", settings)
+    if code == 0:
+        md = next(settings.output.out_dir.glob("podwhisperer-demo-*/transcript.md"))
+        print(md.read_text())
+    return code
+
+
+def cmd_schema(args: argparse.Namespace) -> int:
+    from .model import Transcript
+
+    print(json.dumps(Transcript.model_json_schema(), indent=2))
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="podwhisperer", description=__doc__)
+    parser.add_argument("-v", "--verbose", action="store_true", help="show Prefect's logs")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    def common(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--out", type=Path, help="output folder (default: ./out)")
+        p.add_argument("--model", help="model name or local CTranslate2 directory (default: tiny.en, shipped)")
+        p.add_argument("--language", help="language code (default: en)")
+        p.add_argument("--batch-size", type=int, help="batched inference size (default: 8)")
+        p.add_argument("--device", help="cpu, cuda or auto (default: cpu)")
+        p.add_argument("--compute-type", help="CTranslate2 compute type (default: int8)")
+        p.add_argument("--work-dir", type=Path, help="where staged audio is kept (default: ~/.cache/podwhisperer)")
+        p.add_argument("--max-line-chars", type=int, help="caption line length (default: 42)")
+
+    t = sub.add_parser("transcribe", help="transcribe one episode: a path, an http(s) URL or an s3:// URI")
+    t.add_argument("source")
+    t.add_argument("--title", help="episode title (default: from the file name); names the output folder")
+    common(t)
+    t.set_defaults(func=cmd_transcribe)
+
+    d = sub.add_parser("demo", help="make a short two-voice episode with espeak-ng and transcribe it")
+    common(d)
+    d.set_defaults(func=cmd_demo)
+
+    s = sub.add_parser("schema", help="print the JSON schema of raw_transcript.json")
+    s.set_defaults(func=cmd_schema)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    _prefect_defaults(args.verbose)
+    return args.func(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,126 @@
+"""The transcript data model: the only thing tasks pass between them besides file references.
+
+A :class:`Transcript` serialized with ``model_dump_json`` is ``raw_transcript.json``; its JSON
+schema is ``docs/transcript.schema.json`` (``podwhisperer schema`` prints it). Times are seconds
+as floats; they are rounded to milliseconds when written.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field
+
+SCHEMA_VERSION = "1.0"
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    def content_hash(self) -> str:
+        """sha256 of the canonical JSON form: the identity of this value in cache keys."""
+        return hashlib.sha256(self.model_dump_json().encode()).hexdigest()
+
+
+class Word(_Model):
+    text: str = Field(description="The word as recognized, without surrounding spaces.")
+    start: float = Field(ge=0, description="Start time (s).")
+    end: float = Field(ge=0, description="End time (s), >= start.")
+    score: float | None = Field(
+        None, description="Recognizer confidence 0..1; null when the timing was synthesized."
+    )
+    speaker: str | None = Field(None, description="Speaker label, e.g. SPEAKER_00.")
+    interpolated: bool = Field(
+        False, description="True when the engine gave no timing and it was interpolated."
+    )
+
+
+class Segment(_Model):
+    id: int = Field(ge=0)
+    start: float = Field(ge=0)
+    end: float = Field(ge=0)
+    text: str
+    speaker: str | None = None
+    words: list[Word] = Field(default_factory=list)
+
+
+class EngineInfo(_Model):
+    engine: str = Field(description="Engine name, e.g. faster-whisper.")
+    model: str = Field(description="Model name or directory as configured.")
+    device: str
+    compute_type: str
+    versions: dict[str, str] = Field(default_factory=dict, description="Package versions used.")
+    timings: dict[str, float] = Field(
+        default_factory=dict, description="Seconds per engine stage (load, transcribe, ...)."
+    )
+
+
+class AudioInfo(_Model):
+    """What the stage-audio task learnt about an input and where it put the engine's WAV."""
+
+    sha256: str = Field(description="sha256 of the input's bytes: the episode's identity.")
+    source: str = Field(description="The input as given (path, URL or s3 URI).")
+    title: str = Field(description="Human title, from the file name unless given.")
+    size_bytes: int
+    format_name: str = Field(description="Container format as ffprobe names it.")
+    codec: str
+    duration: float = Field(description="Decoded duration (s).")
+    wav_path: Path = Field(description="16 kHz mono PCM WAV for the engine.")
+    elapsed_s: float = 0.0
+
+
+class Transcript(_Model):
+    schema_version: str = SCHEMA_VERSION
+    audio_sha256: str = Field(description="sha256 of the input audio's bytes.")
+    language: str
+    duration: float = Field(ge=0)
+    segments: list[Segment] = Field(default_factory=list)
+    speaker_names: dict[str, str] = Field(
+        default_factory=dict, description="Speaker label -> display name, when known."
+    )
+    engine: EngineInfo
+    warnings: list[str] = Field(default_factory=list)
+
+    @property
+    def words(self) -> list[Word]:
+        return [w for s in self.segments for w in s.words]
+
+    @property
+    def text(self) -> str:
+        return " ".join(s.text for s in self.segments)
+
+
+class Cue(_Model):
+    """One caption on screen."""
+
+    start: float = Field(ge=0)
+    end: float = Field(ge=0)
+    lines: list[str]
+    speaker: str | None = None
+
+    @property
+    def text(self) -> str:
+        return " ".join(self.lines)
+
+
+class Captions(_Model):
+    cues: list[Cue] = Field(default_factory=list)
+    elapsed_s: float = 0.0
+
+
+class OutputFile(_Model):
+    path: str = Field(description="Path relative to the episode folder.")
+    sha256: str
+    bytes: int
+
+
+class Manifest(_Model):
+    slug: str
+    episode_dir: str
+    input: dict[str, str | int | float]
+    files: dict[str, OutputFile]
+    config: dict
+    versions: dict[str, str]
+    timings: dict[str, float]
+    content_key: str = Field(description="Hash of everything the outputs were made from.")

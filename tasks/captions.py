@@ -1,0 +1,27 @@
+"""Captions: lay the transcript out as caption cues (podwhisperer.captions)."""
+
+from __future__ import annotations
+
+from prefect import task
+
+from podwhisperer import captions
+from podwhisperer.model import Captions, Transcript
+from podwhisperer.progress import report
+from podwhisperer.settings import CaptionSettings
+
+from ._prefect import ContentKey, model_fingerprint
+
+
+@task(
+    name="build-captions",
+    timeout_seconds=600,
+    persist_result=True,
+    cache_policy=ContentKey(
+        fingerprints={"transcript": lambda t: t.content_hash(), "settings": model_fingerprint},
+        modules=("podwhisperer.captions", "podwhisperer.model"),
+    ),
+)
+def build_captions(transcript: Transcript, settings: CaptionSettings) -> Captions:
+    result = captions.build_captions(transcript, settings)
+    report("captions", 1.0, f"{len(result.cues)} cues")
+    return result

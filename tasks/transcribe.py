@@ -1,0 +1,35 @@
+"""Transcribe: run the configured engine on the staged WAV (podwhisperer.engines)."""
+
+from __future__ import annotations
+
+from prefect import task
+from prefect.logging import get_run_logger
+
+from podwhisperer.engines import get_engine
+from podwhisperer.model import AudioInfo, Transcript
+from podwhisperer.progress import report
+from podwhisperer.settings import EngineSettings
+
+from ._prefect import ContentKey, model_fingerprint
+
+
+@task(
+    name="transcribe",
+    retries=0,  # a local model is deterministic; the GPU dispatch brings its own retry policy
+    timeout_seconds=4 * 3600,
+    persist_result=True,
+    cache_policy=ContentKey(
+        fingerprints={"audio": lambda a: a.wav_path.name, "settings": model_fingerprint},
+        modules=("podwhisperer.engines.faster_whisper", "podwhisperer.timing", "podwhisperer.model"),
+    ),
+)
+def transcribe(audio: AudioInfo, settings: EngineSettings) -> Transcript:
+    if not audio.wav_path.is_file():
+        raise FileNotFoundError(f"staged audio {audio.wav_path} is gone; run again to stage it anew")
+    report("transcribe", 0.0, f"loading {settings.model}")
+    engine = get_engine(settings)
+    transcript = engine.transcribe(audio.wav_path, audio.sha256, lambda f: report("transcribe", f))
+    for warning in transcript.warnings:
+        get_run_logger().warning("%s: %s", audio.source, warning)
+    report("transcribe", 1.0, f"{len(transcript.segments)} segments")
+    return transcript

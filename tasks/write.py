@@ -1,0 +1,76 @@
+"""Write outputs: render every file, publish the episode folder atomically, report artifacts."""
+
+from __future__ import annotations
+
+import hashlib
+import time
+
+from prefect import task
+from prefect.artifacts import create_markdown_artifact, create_table_artifact
+
+from podwhisperer import manifest as manifests
+from podwhisperer import writers
+from podwhisperer.model import AudioInfo, Captions, Manifest, Transcript
+from podwhisperer.progress import report
+from podwhisperer.settings import OutputSettings
+from podwhisperer.storage import publish_dir, slugify
+
+from ._prefect import ContentKey, model_fingerprint
+
+FINGERPRINTS = {
+    "audio": model_fingerprint,
+    "transcript": lambda t: t.content_hash(),
+    "captions": lambda c: c.content_hash(),
+    "settings": model_fingerprint,
+    "config": model_fingerprint,
+}
+MODULES = ("podwhisperer.writers", "podwhisperer.manifest", "podwhisperer.storage", "podwhisperer.model")
+
+
+def content_key(inputs: dict) -> str:
+    """Identity of what the folder is made from; recorded in manifest.json to check it later."""
+    parts = {name: fp(inputs[name]) for name, fp in FINGERPRINTS.items()}
+    return hashlib.sha256(repr(sorted(parts.items())).encode()).hexdigest()
+
+
+def _outputs_intact(inputs: dict, key: str) -> bool:
+    a: AudioInfo = inputs["audio"]
+    dest = inputs["settings"].out_dir / slugify(a.title, a.sha256)
+    return manifests.outputs_intact(dest, content_key(inputs))
+
+
+@task(
+    name="write-outputs",
+    retries=0,  # local disk errors do not pass by themselves
+    timeout_seconds=600,
+    persist_result=True,
+    cache_policy=ContentKey(fingerprints=FINGERPRINTS, modules=MODULES, still_valid=_outputs_intact),
+)
+def write_outputs(
+    audio: AudioInfo, transcript: Transcript, captions: Captions, settings: OutputSettings, config: dict
+) -> Manifest:
+    t0 = time.perf_counter()
+    slug = slugify(audio.title, audio.sha256)
+    dest = settings.out_dir / slug
+    key = content_key(dict(audio=audio, transcript=transcript, captions=captions, settings=settings, config=config))
+    if settings.speaker_names:
+        transcript = transcript.model_copy(update={"speaker_names": {**transcript.speaker_names, **settings.speaker_names}})
+    files = writers.render_all(audio, transcript, captions)
+    timings = {"stage_audio": audio.elapsed_s, **{f"engine_{k}": v for k, v in transcript.engine.timings.items()},
+               "build_captions": captions.elapsed_s, "render_outputs": round(time.perf_counter() - t0, 4)}
+    m = manifests.build_manifest(slug, dest, files, audio, transcript, config, timings, key)
+    files[writers.MANIFEST] = manifests.manifest_bytes(m)
+    publish_dir(files, dest)
+    report("write", 1.0, str(dest))
+
+    create_markdown_artifact(
+        key=f"transcript-{slug}"[:100].rstrip("-"),
+        markdown=files[writers.MARKDOWN].decode(),
+        description=f"Transcript of {audio.title}",
+    )
+    create_table_artifact(
+        key=f"timings-{slug}"[:100].rstrip("-"),
+        table=[{"step": k, "seconds": v} for k, v in timings.items()],
+        description="Seconds per pipeline step (from the run that computed each step)",
+    )
+    return m
