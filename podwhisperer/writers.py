@@ -7,6 +7,7 @@ and printed ``00:00:59.1000``).
 from __future__ import annotations
 
 import json
+import math
 from datetime import timedelta
 from html import escape
 
@@ -26,7 +27,8 @@ MANIFEST = "manifest.json"
 
 
 def to_ms(seconds: float) -> int:
-    return int(round(seconds * 1000))
+    """Seconds -> integer milliseconds, half up (Python's round() would send 0.5 ms to even)."""
+    return math.floor(seconds * 1000 + 0.5)
 
 
 def format_timestamp(seconds: float, sep: str = ".", hours: bool = True) -> str:

@@ -1,0 +1,120 @@
+"""Shared fixtures: one real Prefect server per session, real espeak-ng speech, temp folders.
+
+Prefect reads its settings once at import, so they are set here before anything imports it.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+_SESSION_DIR = Path(tempfile.mkdtemp(prefix="podwhisperer-tests-"))
+os.environ.setdefault("PREFECT_HOME", str(_SESSION_DIR / "prefect-home"))
+os.environ["PREFECT_LOCAL_STORAGE_PATH"] = str(_SESSION_DIR / "results")  # the harness does not isolate it
+os.environ["PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS"] = "90"
+os.environ["PREFECT_SERVER_ANALYTICS_ENABLED"] = "false"
+os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+for key in [k for k in os.environ if k.startswith("PODWHISPERER_")]:
+    del os.environ[key]  # tests state their settings explicitly
+
+import pytest  # noqa: E402
+
+from podwhisperer.demo import demo_script, synthesize  # noqa: E402
+from podwhisperer.settings import AudioSettings, OutputSettings, Settings  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def prefect_server():
+    """A real Prefect API server (subprocess) for the whole session; flows report to it."""
+    from prefect.testing.utilities import prefect_test_harness
+
+    with prefect_test_harness(server_startup_timeout=90):
+        yield
+
+
+@pytest.fixture(scope="session")
+def episode_mp3() -> Path:
+    """The two-voice espeak-ng episode (~40 s), encoded as mp3 like a real podcast."""
+    return synthesize(demo_script(), _SESSION_DIR / "episodes" / "two-voices.mp3")
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    return Settings(
+        audio=AudioSettings(work_dir=tmp_path / "work"),
+        output=OutputSettings(out_dir=tmp_path / "out"),
+    )
+
+
+def task_states(flow_state) -> dict[str, tuple[str, int]]:
+    """task name -> (state name, run count) for one flow run, read back from the Prefect API."""
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
+
+    with get_client(sync_client=True) as client:
+        runs = client.read_task_runs(
+            flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[flow_state.state_details.flow_run_id]))
+        )
+    return {r.name.rsplit("-", 1)[0]: (r.state_name, r.run_count) for r in runs}
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def http_server():
+    """A local HTTP server: ``files[path] = bytes`` serves them; /status/N answers HTTP N."""
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    files: dict[str, bytes] = {}
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self):  # noqa: N802
+            if self.path.startswith("/status/"):
+                self.send_response(int(self.path.rsplit("/", 1)[1]))
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+                return
+            body = files.get(self.path)
+            self.send_response(200 if body is not None else 404)
+            self.send_header("Content-Length", str(len(body or b"")))
+            self.end_headers()
+            self.wfile.write(body or b"")
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    server.files = files
+    server.url = f"http://127.0.0.1:{server.server_address[1]}"
+    yield server
+    server.shutdown()
+
+
+@pytest.fixture(scope="session")
+def s3_server():
+    """moto in server mode: real boto3 clients talk HTTP to it."""
+    from moto.server import ThreadedMotoServer
+
+    port = free_port()
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port)
+    server.start()
+    env = {"AWS_ENDPOINT_URL": f"http://127.0.0.1:{port}", "AWS_ACCESS_KEY_ID": "testing",
+           "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": "us-east-1"}
+    old = {k: os.environ.get(k) for k in env}
+    os.environ.update(env)
+    yield env["AWS_ENDPOINT_URL"]
+    for k, v in old.items():
+        if v is None:
+            os.environ.pop(k, None)
+        else:
+            os.environ[k] = v
+    server.stop()
