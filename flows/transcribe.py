@@ -16,7 +16,7 @@ from podwhisperer.tasks.write import write_outputs
 def transcribe_episode(audio: str, title: str | None = None, settings: Settings | None = None) -> Manifest:
     """``audio``: a local path, an http(s) URL or an s3:// URI. ``title`` names the output folder."""
     settings = settings or Settings()
-    staged = stage_audio(audio, settings.audio, title)
+    staged = stage_audio(audio, settings.audio)
     transcript = transcribe(staged, settings.engine)
     captions = build_captions(transcript, settings.captions)
-    return write_outputs(staged, transcript, captions, settings.output, settings.model_dump(mode="json"))
+    return write_outputs(audio, title, staged, transcript, captions, settings.output, settings.model_dump(mode="json"))

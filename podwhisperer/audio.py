@@ -194,7 +194,7 @@ def check_complete(source: str, declared: float | None, trusted: bool, decoded: 
         )
 
 
-def stage(source: str, settings: AudioSettings, title: str | None = None) -> AudioInfo:
+def stage(source: str, settings: AudioSettings) -> AudioInfo:
     """Fetch, hash, validate and convert one input. Idempotent: the WAV is named by content."""
     t0 = time.perf_counter()
     tmp_root = settings.work_dir / "tmp"
@@ -216,8 +216,6 @@ def stage(source: str, settings: AudioSettings, title: str | None = None) -> Aud
         shutil.move(str(tmp_wav), wav)  # same content for the same hash: replacing is harmless
     return AudioInfo(
         sha256=sha,
-        source=source,
-        title=title or default_title(source),
         size_bytes=size,
         format_name=info["format_name"],
         codec=info["codec"],

@@ -28,6 +28,8 @@ def package_versions(extra: dict[str, str] | None = None) -> dict[str, str]:
 def build_manifest(
     slug: str,
     dest: Path,
+    source: str,
+    title: str,
     files: dict[str, bytes],
     audio: AudioInfo,
     transcript: Transcript,
@@ -38,7 +40,7 @@ def build_manifest(
     return Manifest(
         slug=slug,
         episode_dir=str(dest),
-        input={"source": audio.source, "sha256": audio.sha256, "title": audio.title,
+        input={"source": source, "sha256": audio.sha256, "title": title,
                "duration": audio.duration, "format": audio.format_name, "codec": audio.codec,
                "bytes": audio.size_bytes},
         files={name: OutputFile(path=name, sha256=hashlib.sha256(data).hexdigest(), bytes=len(data))

@@ -57,11 +57,12 @@ class EngineInfo(_Model):
 
 
 class AudioInfo(_Model):
-    """What the stage-audio task learnt about an input and where it put the engine's WAV."""
+    """What the stage-audio task learnt about an input's content, and where it put the WAV.
+
+    Content only: the same bytes under another name or URL give the same value.
+    """
 
     sha256: str = Field(description="sha256 of the input's bytes: the episode's identity.")
-    source: str = Field(description="The input as given (path, URL or s3 URI).")
-    title: str = Field(description="Human title, from the file name unless given.")
     size_bytes: int
     format_name: str = Field(description="Container format as ffprobe names it.")
     codec: str

@@ -14,7 +14,7 @@ from html import escape
 import srt
 import webvtt
 
-from .model import AudioInfo, Captions, Transcript
+from .model import Captions, Transcript
 
 DEFAULT_SPEAKER = "Speaker"
 
@@ -77,9 +77,9 @@ def render_vtt(transcript: Transcript, captions: Captions) -> str:
     return webvtt.WebVTT(captions=cues).content
 
 
-def render_markdown(audio: AudioInfo, transcript: Transcript) -> str:
+def render_markdown(title: str, transcript: Transcript) -> str:
     """Speaker turns with their start time; consecutive segments of one speaker are one turn."""
-    out = [f"# {audio.title}"]
+    out = [f"# {title}"]
     if not transcript.segments:
         out += ["", "_No speech was detected in this episode._"]
     previous = None
@@ -93,11 +93,11 @@ def render_markdown(audio: AudioInfo, transcript: Transcript) -> str:
     return "\n".join(out).rstrip() + "\n"
 
 
-def render_all(audio: AudioInfo, transcript: Transcript, captions: Captions) -> dict[str, bytes]:
+def render_all(title: str, transcript: Transcript, captions: Captions) -> dict[str, bytes]:
     return {
         RAW_TRANSCRIPT: transcript.model_dump_json(indent=2).encode(),
         CAPTION_JSON: json.dumps(caption_json(transcript, captions), indent=2, ensure_ascii=False).encode(),
         SRT: render_srt(captions).encode(),
         VTT: render_vtt(transcript, captions).encode(),
-        MARKDOWN: render_markdown(audio, transcript).encode(),
+        MARKDOWN: render_markdown(title, transcript).encode(),
     }

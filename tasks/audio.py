@@ -28,13 +28,13 @@ def _wav_still_there(inputs: dict, key: str) -> bool:
     timeout_seconds=3600,
     persist_result=True,
     cache_policy=ContentKey(
-        fingerprints={"source": audio.source_fingerprint, "settings": model_fingerprint, "title": model_fingerprint},
+        fingerprints={"source": audio.source_fingerprint, "settings": model_fingerprint},
         modules=("podwhisperer.audio",),
         still_valid=_wav_still_there,
     ),
 )
-def stage_audio(source: str, settings: AudioSettings, title: str | None = None) -> AudioInfo:
+def stage_audio(source: str, settings: AudioSettings) -> AudioInfo:
     report("stage", 0.0, source)
-    info = audio.stage(source, settings, title)
+    info = audio.stage(source, settings)
     report("stage", 1.0, f"{info.duration:.0f} s of {info.codec}")
     return info

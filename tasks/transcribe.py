@@ -30,6 +30,6 @@ def transcribe(audio: AudioInfo, settings: EngineSettings) -> Transcript:
     engine = get_engine(settings)
     transcript = engine.transcribe(audio.wav_path, audio.sha256, lambda f: report("transcribe", f))
     for warning in transcript.warnings:
-        get_run_logger().warning("%s: %s", audio.source, warning)
+        get_run_logger().warning("audio %s: %s", audio.sha256[:12], warning)
     report("transcribe", 1.0, f"{len(transcript.segments)} segments")
     return transcript

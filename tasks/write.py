@@ -10,6 +10,7 @@ from prefect.artifacts import create_markdown_artifact, create_table_artifact
 
 from podwhisperer import manifest as manifests
 from podwhisperer import writers
+from podwhisperer.audio import default_title
 from podwhisperer.model import AudioInfo, Captions, Manifest, Transcript
 from podwhisperer.progress import report
 from podwhisperer.settings import OutputSettings
@@ -17,7 +18,10 @@ from podwhisperer.storage import publish_dir, slugify
 
 from ._prefect import ContentKey, model_fingerprint
 
+# The source and title are inputs here, and only here: they name the folder and the manifest.
 FINGERPRINTS = {
+    "source": model_fingerprint,
+    "title": model_fingerprint,
     "audio": model_fingerprint,
     "transcript": lambda t: t.content_hash(),
     "captions": lambda c: c.content_hash(),
@@ -33,10 +37,13 @@ def content_key(inputs: dict) -> str:
     return hashlib.sha256(repr(sorted(parts.items())).encode()).hexdigest()
 
 
+def episode_dir(inputs: dict):
+    title = inputs["title"] or default_title(inputs["source"])
+    return inputs["settings"].out_dir / slugify(title, inputs["audio"].sha256)
+
+
 def _outputs_intact(inputs: dict, key: str) -> bool:
-    a: AudioInfo = inputs["audio"]
-    dest = inputs["settings"].out_dir / slugify(a.title, a.sha256)
-    return manifests.outputs_intact(dest, content_key(inputs))
+    return manifests.outputs_intact(episode_dir(inputs), content_key(inputs))
 
 
 @task(
@@ -47,29 +54,36 @@ def _outputs_intact(inputs: dict, key: str) -> bool:
     cache_policy=ContentKey(fingerprints=FINGERPRINTS, modules=MODULES, still_valid=_outputs_intact),
 )
 def write_outputs(
-    audio: AudioInfo, transcript: Transcript, captions: Captions, settings: OutputSettings, config: dict
+    source: str,
+    title: str | None,
+    audio: AudioInfo,
+    transcript: Transcript,
+    captions: Captions,
+    settings: OutputSettings,
+    config: dict,
 ) -> Manifest:
     t0 = time.perf_counter()
-    slug = slugify(audio.title, audio.sha256)
-    dest = settings.out_dir / slug
-    key = content_key(dict(audio=audio, transcript=transcript, captions=captions, settings=settings, config=config))
+    inputs = dict(source=source, title=title, audio=audio, transcript=transcript, captions=captions,
+                  settings=settings, config=config)
+    key, dest = content_key(inputs), episode_dir(inputs)
+    title = title or default_title(source)
     if settings.speaker_names:
         transcript = transcript.model_copy(update={"speaker_names": {**transcript.speaker_names, **settings.speaker_names}})
-    files = writers.render_all(audio, transcript, captions)
+    files = writers.render_all(title, transcript, captions)
     timings = {"stage_audio": audio.elapsed_s, **{f"engine_{k}": v for k, v in transcript.engine.timings.items()},
                "build_captions": captions.elapsed_s, "render_outputs": round(time.perf_counter() - t0, 4)}
-    m = manifests.build_manifest(slug, dest, files, audio, transcript, config, timings, key)
+    m = manifests.build_manifest(dest.name, dest, source, title, files, audio, transcript, config, timings, key)
     files[writers.MANIFEST] = manifests.manifest_bytes(m)
     publish_dir(files, dest)
     report("write", 1.0, str(dest))
 
     create_markdown_artifact(
-        key=f"transcript-{slug}"[:100].rstrip("-"),
+        key=f"transcript-{dest.name}"[:100].rstrip("-"),
         markdown=files[writers.MARKDOWN].decode(),
-        description=f"Transcript of {audio.title}",
+        description=f"Transcript of {title}",
     )
     create_table_artifact(
-        key=f"timings-{slug}"[:100].rstrip("-"),
+        key=f"timings-{dest.name}"[:100].rstrip("-"),
         table=[{"step": k, "seconds": v} for k, v in timings.items()],
         description="Seconds per pipeline step (from the run that computed each step)",
     )

@@ -1,19 +1,16 @@
 import io
 import json
-from pathlib import Path
 
 import srt
 import webvtt
 
 from podwhisperer.captions import build_captions
-from podwhisperer.model import AudioInfo, Captions, Cue
+from podwhisperer.model import Captions, Cue
 from podwhisperer.settings import CaptionSettings
 from podwhisperer.writers import caption_json, format_timestamp, render_markdown, render_srt, render_vtt
 
 from .test_model import make_transcript
 
-AUDIO = AudioInfo(sha256="ab" * 32, source="x.mp3", title="Ep <1>", size_bytes=1, format_name="mp3",
-                  codec="mp3", duration=3.5, wav_path=Path("/nonexistent.wav"))
 
 
 def test_timestamps_carry_in_integer_milliseconds():
@@ -58,7 +55,7 @@ def test_markdown_groups_turns_with_timestamps():
     seg3 = t.segments[0].model_copy(update={"id": 2, "start": 65.0, "end": 66.0, "text": "Other.", "speaker": "SPEAKER_01"})
     t.segments += [seg2, seg3]
     t.speaker_names = {"SPEAKER_00": "Eoin"}
-    md = render_markdown(AUDIO, t)
+    md = render_markdown("Ep <1>", t)
     assert md.splitlines() == ["# Ep <1>", "", "**Eoin** [00:00:00]", "", "Hello Eoin. Again.", "",
                                "**SPEAKER_01** [00:01:05]", "", "Other."]
 
@@ -70,4 +67,4 @@ def test_empty_transcript_renders_valid_empty_files():
     assert render_srt(caps) == ""
     assert render_vtt(t, caps).startswith("WEBVTT")
     assert json.loads(json.dumps(caption_json(t, caps))) == {"speakers": {}, "segments": []}
-    assert "No speech" in render_markdown(AUDIO, t)
+    assert "No speech" in render_markdown("Ep <1>", t)

@@ -27,6 +27,27 @@ def resolve_model(model: str) -> str:
     return model
 
 
+def words_as_written(tokens) -> list[RawWord]:
+    """faster-whisper words -> whitespace-separated words.
+
+    A token without a leading space continues the previous word ("multi" + "-step"), so it is
+    merged into it: afterwards ``text.split()`` and the word list always agree.
+    """
+    raw: list[RawWord] = []
+    for t in tokens:
+        text = t.word.strip()
+        if not text:
+            continue
+        score = round(float(t.probability), 4)
+        if raw and not t.word[:1].isspace():
+            p = raw[-1]
+            raw[-1] = RawWord(p.text + text, p.start, t.end if t.end is not None else p.end,
+                              min(p.score, score) if p.score is not None else None)
+        else:
+            raw.append(RawWord(text, t.start, t.end, score))
+    return raw
+
+
 class FasterWhisperEngine:
     def __init__(self, settings: EngineSettings):
         from faster_whisper import BatchedInferencePipeline, WhisperModel
@@ -62,11 +83,10 @@ class FasterWhisperEngine:
             segments_iter, info = self.model.transcribe(str(wav_path), condition_on_previous_text=False, **kwargs)
         segments: list[Segment] = []
         for seg in segments_iter:
-            tokens = [w for w in (seg.words or []) if w.word.strip()]
-            raw = [RawWord(w.word.strip(), w.start, w.end, round(float(w.probability), 4)) for w in tokens]
+            raw = words_as_written(seg.words or [])
             words = repair_word_times(raw, float(seg.start), float(seg.end))
-            # Words carry their own leading space ("multi", "-step"): join them as spoken.
-            text = "".join(w.word for w in tokens).strip() if tokens else seg.text.strip()
+            # The word list is the source of truth: the text is exactly its words.
+            text = " ".join(w.text for w in words)
             if not text:
                 continue
             segments.append(Segment(id=len(segments), start=round(float(seg.start), 3),

@@ -1,0 +1,197 @@
+"""End to end: real espeak-ng speech, the real tiny.en model, the real flow on a real Prefect server."""
+
+from __future__ import annotations
+
+import io
+import json
+import subprocess
+from pathlib import Path
+
+import pytest
+import srt
+import webvtt
+
+from podwhisperer.audio import AudioInputError, TransientFetchError
+from podwhisperer.engines import base as engines
+from podwhisperer.flows import transcribe as flow_module
+from podwhisperer.flows.transcribe import transcribe_episode
+from podwhisperer.settings import CaptionSettings
+
+from .conftest import free_port, task_states
+
+pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("prefect_server")]
+
+ALL_TASKS = ["stage-audio", "transcribe", "build-captions", "write-outputs"]
+
+
+def run(audio: str, settings, title: str | None = None):
+    state = transcribe_episode(audio, title=title, settings=settings, return_state=True)
+    return state, task_states(state)
+
+
+def episode_dir(settings) -> Path:
+    (folder,) = settings.output.out_dir.iterdir()
+    return folder
+
+
+def test_outputs_hold_the_spoken_words(episode_mp3, settings):
+    state, tasks = run(str(episode_mp3), settings)
+    assert state.is_completed()
+    assert {name: s for name, (s, _) in tasks.items()} == dict.fromkeys(ALL_TASKS, "Completed")
+    folder = episode_dir(settings)
+    assert folder.name.startswith("two-voices-")
+    assert sorted(p.name for p in folder.iterdir()) == [
+        "caption.json", "captions.srt", "captions.vtt", "manifest.json", "raw_transcript.json", "transcript.md"]
+
+    raw = json.loads((folder / "raw_transcript.json").read_text())
+    text = " ".join(s["text"] for s in raw["segments"]).lower()
+    for spoken in ("lambda", "luciano", "workflow", "food delivery", "suspend and resume", "open source"):
+        assert spoken in text
+    words = [w for s in raw["segments"] for w in s["words"]]
+    assert len(words) > 80
+    starts = [w["start"] for w in words]
+    assert starts == sorted(starts) and starts[-1] > 30  # timings increase through the episode
+    assert all(w["end"] >= w["start"] for w in words)
+    assert raw["language"] == "en" and raw["engine"]["model"] == "tiny.en"
+
+    caption = json.loads((folder / "caption.json").read_text())
+    assert set(caption) == {"speakers", "segments"}
+    assert caption["speakers"] == {"spk_0": "Speaker"}
+    for seg in caption["segments"]:
+        assert set(seg) == {"speakerLabel", "start", "end", "text"}
+        assert isinstance(seg["start"], float) and isinstance(seg["end"], float) and seg["speakerLabel"] == "spk_0"
+    assert " ".join(s["text"] for s in caption["segments"]).split() == " ".join(
+        s["text"] for s in raw["segments"]).split()
+
+    subs = list(srt.parse((folder / "captions.srt").read_text()))
+    vtt = webvtt.from_buffer(io.StringIO((folder / "captions.vtt").read_text()))
+    assert len(subs) == len(vtt.captions) == len(caption["segments"]) > 5
+    assert all(c.voice == "Speaker" for c in vtt.captions)
+    assert all(len(line) <= 42 for s in subs for line in s.content.splitlines())
+    for name in ("captions.srt", "captions.vtt"):  # ffmpeg's own subtitle demuxers accept them
+        out = subprocess.run(["ffmpeg", "-v", "error", "-i", str(folder / name), "-f", "srt", "-"],
+                             capture_output=True, text=True)
+        assert out.returncode == 0 and out.stderr == ""
+        assert out.stdout.count(" --> ") == len(subs)
+
+    manifest = json.loads((folder / "manifest.json").read_text())
+    assert set(manifest["files"]) == {"raw_transcript.json", "caption.json", "captions.srt", "captions.vtt", "transcript.md"}
+    for f in manifest["files"].values():
+        import hashlib
+
+        assert hashlib.sha256((folder / f["path"]).read_bytes()).hexdigest() == f["sha256"]
+    assert manifest["input"]["sha256"] == raw["audio_sha256"]
+    assert manifest["config"]["engine"]["model"] == "tiny.en"
+    assert {"stage_audio", "engine_transcribe", "build_captions"} <= set(manifest["timings"])
+    assert "Luciano" in (folder / "transcript.md").read_text()
+
+
+def test_rerun_is_all_cached_and_loads_no_model(episode_mp3, settings, monkeypatch):
+    run(str(episode_mp3), settings)
+    before = sorted((p.name, p.stat().st_mtime_ns) for p in episode_dir(settings).iterdir())
+    monkeypatch.setattr(engines, "_engines", {})  # a transcription now would have to load a model
+    loads = engines.model_loads()
+    state, tasks = run(str(episode_mp3), settings)
+    assert state.is_completed()
+    assert {name: s for name, (s, _) in tasks.items()} == dict.fromkeys(ALL_TASKS, "Cached")
+    assert engines.model_loads() == loads and engines._engines == {}
+    assert sorted((p.name, p.stat().st_mtime_ns) for p in episode_dir(settings).iterdir()) == before
+
+
+def test_same_audio_under_another_name_reuses_the_transcription(episode_mp3, settings, tmp_path):
+    run(str(episode_mp3), settings)
+    copy = tmp_path / "Renamed Episode.mp3"
+    copy.write_bytes(episode_mp3.read_bytes())
+    _, tasks = run(str(copy), settings)
+    assert tasks["transcribe"][0] == "Cached" and tasks["build-captions"][0] == "Cached"
+    assert tasks["stage-audio"][0] == "Cached"  # keyed by content: the name is an input of the folder only
+    assert sorted(p.name.rsplit("-", 1)[0] for p in settings.output.out_dir.iterdir()) == ["renamed-episode", "two-voices"]
+
+
+def test_changing_a_caption_setting_reruns_only_downstream(episode_mp3, settings):
+    run(str(episode_mp3), settings)
+    narrow = settings.model_copy(update={"captions": CaptionSettings(max_line_chars=30)})
+    _, tasks = run(str(episode_mp3), narrow)
+    assert {n: s for n, (s, _) in tasks.items()} == {
+        "stage-audio": "Cached", "transcribe": "Cached", "build-captions": "Completed", "write-outputs": "Completed"}
+    subs = list(srt.parse((episode_dir(settings) / "captions.srt").read_text()))
+    assert all(len(line) <= 30 for s in subs for line in s.content.splitlines() if " " in line)
+
+
+def test_deleted_outputs_are_written_again(episode_mp3, settings):
+    run(str(episode_mp3), settings)
+    folder = episode_dir(settings)
+    (folder / "captions.vtt").unlink()
+    (folder / "caption.json").write_text("{}")
+    _, tasks = run(str(episode_mp3), settings)
+    assert tasks["write-outputs"][0] == "Completed" and tasks["transcribe"][0] == "Cached"
+    assert (folder / "captions.vtt").read_text().startswith("WEBVTT")
+    assert json.loads((folder / "caption.json").read_text())["segments"]
+    _, tasks = run(str(episode_mp3), settings)
+    assert tasks["write-outputs"][0] == "Cached"
+
+
+def test_failed_late_task_resumes_there(episode_mp3, settings, tmp_path):
+    blocker = tmp_path / "blocked"
+    blocker.write_text("a file where the output folder should be")
+    broken = settings.model_copy(update={"output": settings.output.model_copy(update={"out_dir": blocker / "out"})})
+    state, tasks = run(str(episode_mp3), broken)
+    assert state.is_failed()
+    assert tasks["write-outputs"][0] == "Failed"
+    assert all(s in ("Completed", "Cached") for n, (s, _) in tasks.items() if n != "write-outputs")
+    blocker.unlink()  # the fault is removed
+    state, tasks = run(str(episode_mp3), broken)
+    assert state.is_completed()
+    assert {n: s for n, (s, _) in tasks.items()} == {
+        "stage-audio": "Cached", "transcribe": "Cached", "build-captions": "Cached", "write-outputs": "Completed"}
+    assert (blocker / "out").is_dir()
+
+
+def test_silent_audio_completes_with_empty_transcript_and_warning(settings, tmp_path):
+    silent = tmp_path / "silence.wav"
+    subprocess.run(["sox", "-n", "-r", "16000", "-c", "1", str(silent), "trim", "0", "4"], check=True)
+    state, _ = run(str(silent), settings)
+    assert state.is_completed()
+    raw = json.loads((episode_dir(settings) / "raw_transcript.json").read_text())
+    assert raw["segments"] == [] and raw["warnings"] == ["no speech detected: the transcript is empty"]
+    assert (episode_dir(settings) / "captions.vtt").read_text().strip() == "WEBVTT"
+
+
+def _assert_clean_failure(settings, source: str, match: str, runs: int = 1, **kwargs):
+    state = transcribe_episode(source, settings=settings, return_state=True, **kwargs)
+    assert state.is_failed()
+    with pytest.raises((AudioInputError, TransientFetchError), match=match):
+        state.result()
+    assert task_states(state)["stage-audio"] == ("Failed", runs)
+    out = settings.output.out_dir
+    assert not out.exists() or not any(out.iterdir())  # nothing partial, not even a temp folder
+
+
+@pytest.mark.parametrize("name,data,match", [
+    ("empty.mp3", b"", "empty.mp3: file is empty"),
+    ("notes.mp3", b"just some text\n" * 100, "notes.mp3: not a readable audio file"),
+])
+def test_bad_files_fail_once_with_a_clear_error(settings, tmp_path, name, data, match):
+    path = tmp_path / name
+    path.write_bytes(data)
+    _assert_clean_failure(settings, str(path), match)
+
+
+def test_truncated_mp3_fails_cleanly(settings, tmp_path, episode_mp3):
+    cut = tmp_path / "cut.mp3"
+    cut.write_bytes(episode_mp3.read_bytes()[:20000])
+    _assert_clean_failure(settings, str(cut), "cut.mp3: truncated or corrupt")
+
+
+def test_unreachable_url_is_retried_then_fails_cleanly(settings, monkeypatch):
+    # Same task, same retry rule; only the backoff is shortened so the test is quick.
+    monkeypatch.setattr(flow_module, "stage_audio", flow_module.stage_audio.with_options(retry_delay_seconds=0))
+    _assert_clean_failure(settings, f"http://127.0.0.1:{free_port()}/episode.mp3", "ConnectError", runs=4)
+
+
+def test_hostile_title_stays_inside_the_output_folder(episode_mp3, settings, tmp_path):
+    state, _ = run(str(episode_mp3), settings, title="../../../etc/cron.d/<x> ; rm -rf ~")
+    assert state.is_completed()
+    (folder,) = settings.output.out_dir.iterdir()
+    assert folder.name.startswith("etc-cron-d-x-rm-rf-")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out", "work"]
