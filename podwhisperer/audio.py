@@ -181,6 +181,20 @@ def convert(path: Path, dest: Path, source: str, sample_rate: int) -> float:
     return wav_duration(dest)
 
 
+def load_wav(path: Path, sample_rate: int = 16000):
+    """The staged 16-bit mono WAV as float32 samples in [-1, 1), as Whisper models take them.
+
+    Reading PCM directly skips a second decode (PyAV) of audio that ffmpeg already converted.
+    """
+    import numpy as np
+
+    with wave.open(str(path), "rb") as w:
+        if w.getnchannels() != 1 or w.getsampwidth() != 2 or w.getframerate() != sample_rate:
+            raise ValueError(f"{path}: expected 16-bit mono PCM at {sample_rate} Hz")
+        pcm = np.frombuffer(w.readframes(w.getnframes()), dtype="<i2")
+    return pcm.astype(np.float32) / 32768.0
+
+
 def wav_duration(path: Path) -> float:
     with wave.open(str(path), "rb") as w:
         return w.getnframes() / float(w.getframerate())

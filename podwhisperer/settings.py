@@ -26,7 +26,7 @@ def default_work_dir() -> Path:
 class AudioSettings(BaseModel):
     """How audio is fetched, validated and converted (the stage-audio task)."""
 
-    sample_rate: int = Field(16000, description="Sample rate of the WAV given to the engine (Hz).")
+    sample_rate: int = Field(16000, description="Sample rate of the WAV given to the engine (Hz); Whisper models need 16000.")
     max_download_bytes: int = Field(
         2 * 1024**3, description="Largest remote input accepted; bigger downloads are aborted."
     )

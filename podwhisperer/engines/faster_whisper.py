@@ -7,6 +7,7 @@ import time
 from importlib.metadata import version
 from pathlib import Path
 
+from ..audio import load_wav
 from ..model import EngineInfo, Segment, Transcript
 from ..settings import EngineSettings
 from ..timing import RawWord, repair_word_times
@@ -73,14 +74,15 @@ class FasterWhisperEngine:
             vad_filter=s.vad,
             initial_prompt=s.initial_prompt,
         )
+        samples = load_wav(wav_path)
         if self.pipeline is not None:
             # Timestamp tokens give sentence-sized segments; without them a segment is a whole
             # VAD chunk (~30 s), and tiny models were seen to drop a chunk's tail.
             segments_iter, info = self.pipeline.transcribe(
-                str(wav_path), batch_size=s.batch_size, without_timestamps=False, **kwargs
+                samples, batch_size=s.batch_size, without_timestamps=False, **kwargs
             )
         else:
-            segments_iter, info = self.model.transcribe(str(wav_path), condition_on_previous_text=False, **kwargs)
+            segments_iter, info = self.model.transcribe(samples, condition_on_previous_text=False, **kwargs)
         segments: list[Segment] = []
         for seg in segments_iter:
             raw = words_as_written(seg.words or [])
