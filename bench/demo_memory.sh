@@ -7,5 +7,5 @@ export PREFECT_HOME=$tmp/prefect PREFECT_LOCAL_STORAGE_PATH=$tmp/results
 for run in first rerun; do
   /usr/bin/time -f "%M %e" -o "$tmp/time" .venv/bin/podwhisperer demo --out "$tmp/out" --work-dir "$tmp/work" >/dev/null 2>&1
   read -r kb secs <"$tmp/time"
-  echo "demo $run run: peak RSS $((kb / 1024)) MiB (CLI process; the embedded server is a separate process), $secs s wall"
+  echo "demo $run run: peak RSS $((kb / 1024)) MiB (largest single process: the CLI or the embedded server it starts), $secs s wall"
 done

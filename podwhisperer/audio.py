@@ -13,6 +13,7 @@ import subprocess
 import tempfile
 import time
 import wave
+from functools import lru_cache
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
@@ -60,7 +61,16 @@ def source_fingerprint(source: str) -> str | None:
     if source_kind(source) != "local":
         return None
     path = local_path(source)
-    return sha256_file(path) if path.is_file() else None
+    if not path.is_file():
+        return None
+    st = path.stat()
+    return _hash_of(str(path.resolve()), st.st_ino, st.st_size, st.st_mtime_ns)
+
+
+@lru_cache(maxsize=256)
+def _hash_of(path: str, inode: int, size: int, mtime_ns: int) -> str:
+    # One hash per file version per process (git's rule for "unchanged": same inode, size, mtime).
+    return sha256_file(Path(path))
 
 
 def default_title(source: str) -> str:

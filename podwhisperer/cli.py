@@ -42,7 +42,7 @@ def run_episode(source: str, title: str | None, settings) -> int:
     from rich.table import Table
 
     from . import progress
-    from .audio import AudioInputError
+    from .audio import AudioInputError, TransientFetchError
     from .flows.transcribe import transcribe_episode
 
     console = Console(stderr=True)
@@ -59,6 +59,9 @@ def run_episode(source: str, title: str | None, settings) -> int:
         except AudioInputError as exc:
             console.print(f"[red]error:[/] {exc}")
             return 2
+        except TransientFetchError as exc:
+            console.print(f"[red]error:[/] {exc} (gave up after retries)")
+            return 3
         finally:
             unsubscribe()
         for task_id in ids.values():  # cached steps report nothing: they are done
