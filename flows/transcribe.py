@@ -1,4 +1,4 @@
-"""stage audio -> transcribe -> captions -> write outputs."""
+"""load rules -> stage audio -> transcribe -> apply rules -> captions -> write outputs."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from podwhisperer.model import Manifest
 from podwhisperer.settings import Settings
 from podwhisperer.tasks.audio import stage_audio
 from podwhisperer.tasks.captions import build_captions
+from podwhisperer.tasks.rules import apply_rules, load_rules, vocabulary
 from podwhisperer.tasks.transcribe import transcribe
 from podwhisperer.tasks.write import write_outputs
 
@@ -16,7 +17,9 @@ from podwhisperer.tasks.write import write_outputs
 def transcribe_episode(audio: str, title: str | None = None, settings: Settings | None = None) -> Manifest:
     """``audio``: a local path, an http(s) URL or an s3:// URI. ``title`` names the output folder."""
     settings = settings or Settings()
+    ruleset = load_rules(settings.rules, settings.audio)  # a bad rule file fails before any audio work
     staged = stage_audio(audio, settings.audio)
-    transcript = transcribe(staged, settings.engine)
-    captions = build_captions(transcript, settings.captions)
-    return write_outputs(audio, title, staged, transcript, captions, settings.output, settings.model_dump(mode="json"))
+    raw = transcribe(staged, settings.engine, vocabulary(ruleset, settings.engine))
+    edited = apply_rules(raw, ruleset)
+    captions = build_captions(edited, settings.captions)
+    return write_outputs(audio, title, staged, raw, edited, captions, settings.output, settings.model_dump(mode="json"))

@@ -8,7 +8,8 @@ import os
 import sys
 from pathlib import Path
 
-STEPS = {"stage": "Stage audio", "transcribe": "Transcribe", "captions": "Build captions", "write": "Write outputs"}
+STEPS = {"stage": "Stage audio", "transcribe": "Transcribe", "rules": "Apply rules", "captions": "Build captions",
+         "write": "Write outputs"}
 
 
 def _prefect_defaults(verbose: bool) -> None:
@@ -23,13 +24,13 @@ def _prefect_defaults(verbose: bool) -> None:
 def _settings(args: argparse.Namespace):
     from .settings import Settings
 
-    overrides: dict[str, dict] = {"audio": {}, "engine": {}, "captions": {}, "output": {}}
+    overrides: dict[str, dict] = {"audio": {}, "engine": {}, "rules": {}, "captions": {}, "output": {}}
     for section, name in (("output", "out"), ("engine", "model"), ("engine", "language"),
                           ("engine", "batch_size"), ("engine", "device"), ("engine", "compute_type"),
-                          ("audio", "work_dir"), ("captions", "max_line_chars")):
+                          ("audio", "work_dir"), ("captions", "max_line_chars"), ("rules", "rules")):
         value = getattr(args, name, None)
         if value is not None:
-            overrides[section]["out_dir" if name == "out" else name] = value
+            overrides[section][{"out": "out_dir", "rules": "source"}.get(name, name)] = value
     base = Settings()
     return Settings.model_validate(
         {k: {**getattr(base, k).model_dump(), **v} for k, v in overrides.items()}
@@ -43,6 +44,7 @@ def run_episode(source: str, title: str | None, settings) -> int:
 
     from . import progress
     from .audio import AudioInputError, TransientFetchError
+    from .rules import RulesError
     from .flows.transcribe import transcribe_episode
 
     console = Console(stderr=True)
@@ -56,7 +58,7 @@ def run_episode(source: str, title: str | None, settings) -> int:
         unsubscribe = progress.subscribe(listen)
         try:
             manifest = transcribe_episode(source, title=title, settings=settings)
-        except AudioInputError as exc:
+        except (AudioInputError, RulesError) as exc:
             console.print(f"[red]error:[/] {exc}")
             return 2
         except TransientFetchError as exc:
@@ -100,6 +102,13 @@ def cmd_schema(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_rules_example(args: argparse.Namespace) -> int:
+    from .rules import dumps_example
+
+    print(dumps_example())
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="podwhisperer", description=__doc__)
     parser.add_argument("-v", "--verbose", action="store_true", help="show Prefect's logs")
@@ -114,6 +123,7 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--compute-type", help="CTranslate2 compute type (default: int8)")
         p.add_argument("--work-dir", type=Path, help="where staged audio is kept (default: ~/.cache/podwhisperer)")
         p.add_argument("--max-line-chars", type=int, help="caption line length (default: 42)")
+        p.add_argument("--rules", help="replacement rule file (YAML/JSON): a path, an http(s) URL or an s3:// URI")
 
     t = sub.add_parser("transcribe", help="transcribe one episode: a path, an http(s) URL or an s3:// URI")
     t.add_argument("source")
@@ -127,6 +137,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     s = sub.add_parser("schema", help="print the JSON schema of raw_transcript.json")
     s.set_defaults(func=cmd_schema)
+
+    r = sub.add_parser("rules-example", help="print an example replacement rule file (v2's rules)")
+    r.set_defaults(func=cmd_rules_example)
     return parser
 
 

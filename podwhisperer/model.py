@@ -71,9 +71,26 @@ class AudioInfo(_Model):
     elapsed_s: float = 0.0
 
 
+class EditSummary(_Model):
+    """What one editing step (rules, LLM) changed."""
+
+    step: str
+    source: str = ""
+    changed_segments: int = 0
+    counts: dict[str, int] = Field(default_factory=dict, description="Matches per rule or reason.")
+
+
+class Episode(_Model):
+    title: str
+    source: str = Field(description="The input as given: a path, an http(s) URL or an s3:// URI.")
+
+
 class Transcript(_Model):
     schema_version: str = SCHEMA_VERSION
     audio_sha256: str = Field(description="sha256 of the input audio's bytes.")
+    episode: Episode | None = Field(
+        None, description="Title and source; set when the outputs are written, since the same "
+        "audio under another name shares one transcription.")
     language: str
     duration: float = Field(ge=0)
     segments: list[Segment] = Field(default_factory=list)
@@ -82,6 +99,7 @@ class Transcript(_Model):
     )
     engine: EngineInfo
     warnings: list[str] = Field(default_factory=list)
+    edits: list[EditSummary] = Field(default_factory=list, description="Editing steps applied, in order.")
 
     @property
     def words(self) -> list[Word]:

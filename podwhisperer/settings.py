@@ -58,6 +58,18 @@ class EngineSettings(BaseModel):
     language: str | None = Field("en", description="Language code, or null to detect it.")
     vad: bool = Field(True, description="Skip non-speech with the bundled Silero VAD.")
     initial_prompt: str | None = Field(None, description="Text that primes the recognizer.")
+    hotwords: list[str] = Field(default_factory=list, description="Names and terms to favour.")
+    hotwords_from_rules: bool = Field(
+        True, description="Also favour the words replacement rules produce (names, products)."
+    )
+
+
+class RulesSettings(BaseModel):
+    """Replacement rules (the rules task)."""
+
+    source: str | None = Field(
+        None, description="Rule file (YAML/JSON): a path, an http(s) URL or an s3:// URI. None: no rules."
+    )
 
 
 class CaptionSettings(BaseModel):
@@ -87,5 +99,6 @@ class Settings(BaseSettings):
 
     audio: AudioSettings = Field(default_factory=AudioSettings)
     engine: EngineSettings = Field(default_factory=EngineSettings)
+    rules: RulesSettings = Field(default_factory=RulesSettings)
     captions: CaptionSettings = Field(default_factory=CaptionSettings)
     output: OutputSettings = Field(default_factory=OutputSettings)

@@ -19,6 +19,9 @@ from .model import Captions, Transcript
 DEFAULT_SPEAKER = "Speaker"
 
 RAW_TRANSCRIPT = "raw_transcript.json"
+TRANSCRIPT = "transcript.json"
+WORDS = "words.json"
+TEXT = "transcript.txt"
 CAPTION_JSON = "caption.json"
 SRT = "captions.srt"
 VTT = "captions.vtt"
@@ -93,9 +96,35 @@ def render_markdown(title: str, transcript: Transcript) -> str:
     return "\n".join(out).rstrip() + "\n"
 
 
-def render_all(title: str, transcript: Transcript, captions: Captions) -> dict[str, bytes]:
+def render_words(transcript: Transcript) -> list[dict]:
+    """Every word with its timing, score, speaker, and whether the timing was synthesized."""
+    return [
+        {"text": w.text, "start": to_ms(w.start) / 1000, "end": to_ms(w.end) / 1000, "score": w.score,
+         "speaker": speaker_name(w.speaker or seg.speaker, transcript.speaker_names),
+         "synthesized": w.interpolated, "segment": seg.id}
+        for seg in transcript.segments for w in seg.words
+    ]
+
+
+def render_text(transcript: Transcript) -> str:
+    """Plain text, one paragraph per speaker turn, prefixed with the speaker when there are several."""
+    turns: list[tuple[str, list[str]]] = []
+    for seg in transcript.segments:
+        name = speaker_name(seg.speaker, transcript.speaker_names)
+        if turns and turns[-1][0] == name:
+            turns[-1][1].append(seg.text)
+        else:
+            turns.append((name, [seg.text]))
+    several = len({name for name, _ in turns}) > 1
+    return "".join(f"{name + ': ' if several else ''}{' '.join(texts)}\n\n" for name, texts in turns).rstrip("\n") + "\n"
+
+
+def render_all(title: str, raw: Transcript, transcript: Transcript, captions: Captions) -> dict[str, bytes]:
     return {
-        RAW_TRANSCRIPT: transcript.model_dump_json(indent=2).encode(),
+        RAW_TRANSCRIPT: raw.model_dump_json(indent=2).encode(),
+        TRANSCRIPT: transcript.model_dump_json(indent=2).encode(),
+        WORDS: json.dumps(render_words(transcript), indent=1, ensure_ascii=False).encode(),
+        TEXT: render_text(transcript).encode(),
         CAPTION_JSON: json.dumps(caption_json(transcript, captions), indent=2, ensure_ascii=False).encode(),
         SRT: render_srt(captions).encode(),
         VTT: render_vtt(transcript, captions).encode(),

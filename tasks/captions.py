@@ -17,7 +17,9 @@ from ._prefect import ContentKey, model_fingerprint
     timeout_seconds=600,
     persist_result=True,
     cache_policy=ContentKey(
-        fingerprints={"transcript": lambda t: t.content_hash(), "settings": model_fingerprint},
+        # Only what cues are made of: an edit log entry that changed no text changes no cue.
+        fingerprints={"transcript": lambda t: t.model_dump_json(include={"segments", "speaker_names"}),
+                      "settings": model_fingerprint},
         modules=("podwhisperer.captions", "podwhisperer.model"),
     ),
 )

@@ -19,16 +19,18 @@ from ._prefect import ContentKey, model_fingerprint
     timeout_seconds=4 * 3600,
     persist_result=True,
     cache_policy=ContentKey(
-        fingerprints={"audio": lambda a: a.wav_path.name, "settings": model_fingerprint},
+        fingerprints={"audio": lambda a: a.wav_path.name, "settings": model_fingerprint,
+                      "vocabulary": model_fingerprint},
         modules=("podwhisperer.engines.faster_whisper", "podwhisperer.timing", "podwhisperer.model"),
     ),
 )
-def transcribe(audio: AudioInfo, settings: EngineSettings) -> Transcript:
+def transcribe(audio: AudioInfo, settings: EngineSettings, vocabulary: list[str] | None = None) -> Transcript:
+    """``vocabulary``: extra hotwords (the replacement rules' targets)."""
     if not audio.wav_path.is_file():
         raise FileNotFoundError(f"staged audio {audio.wav_path} is gone; run again to stage it anew")
     report("transcribe", 0.0, f"loading {settings.model}")
     engine = get_engine(settings)
-    transcript = engine.transcribe(audio.wav_path, audio.sha256, lambda f: report("transcribe", f))
+    transcript = engine.transcribe(audio.wav_path, audio.sha256, lambda f: report("transcribe", f), vocabulary)
     for warning in transcript.warnings:
         get_run_logger().warning("audio %s: %s", audio.sha256[:12], warning)
     report("transcribe", 1.0, f"{len(transcript.segments)} segments")

@@ -11,7 +11,7 @@ from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from podwhisperer import manifest as manifests
 from podwhisperer import writers
 from podwhisperer.audio import default_title
-from podwhisperer.model import AudioInfo, Captions, Manifest, Transcript
+from podwhisperer.model import AudioInfo, Captions, Episode, Manifest, Transcript
 from podwhisperer.progress import report
 from podwhisperer.settings import OutputSettings
 from podwhisperer.storage import publish_dir, slugify
@@ -23,6 +23,7 @@ FINGERPRINTS = {
     "source": model_fingerprint,
     "title": model_fingerprint,
     "audio": model_fingerprint,
+    "raw": lambda t: t.content_hash(),
     "transcript": lambda t: t.content_hash(),
     "captions": lambda c: c.content_hash(),
     "settings": model_fingerprint,
@@ -57,19 +58,23 @@ def write_outputs(
     source: str,
     title: str | None,
     audio: AudioInfo,
+    raw: Transcript,
     transcript: Transcript,
     captions: Captions,
     settings: OutputSettings,
     config: dict,
 ) -> Manifest:
     t0 = time.perf_counter()
-    inputs = dict(source=source, title=title, audio=audio, transcript=transcript, captions=captions,
+    """``raw``: the engine's transcript; ``transcript``: after rules (and LLM) edits."""
+    inputs = dict(source=source, title=title, audio=audio, raw=raw, transcript=transcript, captions=captions,
                   settings=settings, config=config)
     key, dest = content_key(inputs), episode_dir(inputs)
     title = title or default_title(source)
-    if settings.speaker_names:
-        transcript = transcript.model_copy(update={"speaker_names": {**transcript.speaker_names, **settings.speaker_names}})
-    files = writers.render_all(title, transcript, captions)
+    episode = Episode(title=title, source=source)
+    raw = raw.model_copy(update={"episode": episode})
+    transcript = transcript.model_copy(update={
+        "episode": episode, "speaker_names": {**transcript.speaker_names, **settings.speaker_names}})
+    files = writers.render_all(title, raw, transcript, captions)
     timings = {"stage_audio": audio.elapsed_s, **{f"engine_{k}": v for k, v in transcript.engine.timings.items()},
                "build_captions": captions.elapsed_s, "render_outputs": round(time.perf_counter() - t0, 4)}
     m = manifests.build_manifest(dest.name, dest, source, title, files, audio, transcript, config, timings, key)

@@ -21,7 +21,8 @@ from .conftest import free_port, task_states
 
 pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("prefect_server")]
 
-ALL_TASKS = ["stage-audio", "transcribe", "build-captions", "write-outputs"]
+ALL_TASKS = ["load-rules", "stage-audio", "vocabulary", "transcribe", "apply-rules", "build-captions", "write-outputs"]
+UPSTREAM = dict.fromkeys(["load-rules", "stage-audio", "vocabulary", "transcribe", "apply-rules"], "Cached")
 
 
 def run(audio: str, settings, title: str | None = None):
@@ -41,7 +42,8 @@ def test_outputs_hold_the_spoken_words(episode_mp3, settings):
     folder = episode_dir(settings)
     assert folder.name.startswith("two-voices-")
     assert sorted(p.name for p in folder.iterdir()) == [
-        "caption.json", "captions.srt", "captions.vtt", "manifest.json", "raw_transcript.json", "transcript.md"]
+        "caption.json", "captions.srt", "captions.vtt", "manifest.json", "raw_transcript.json", "transcript.json",
+        "transcript.md", "transcript.txt", "words.json"]
 
     raw = json.loads((folder / "raw_transcript.json").read_text())
     text = " ".join(s["text"] for s in raw["segments"]).lower()
@@ -53,6 +55,7 @@ def test_outputs_hold_the_spoken_words(episode_mp3, settings):
     assert starts == sorted(starts) and starts[-1] > 30  # timings increase through the episode
     assert all(w["end"] >= w["start"] for w in words)
     assert raw["language"] == "en" and raw["engine"]["model"] == "tiny.en"
+    assert raw["episode"] == {"title": "two-voices", "source": str(episode_mp3)}
 
     caption = json.loads((folder / "caption.json").read_text())
     assert set(caption) == {"speakers", "segments"}
@@ -75,7 +78,8 @@ def test_outputs_hold_the_spoken_words(episode_mp3, settings):
         assert out.stdout.count(" --> ") == len(subs)
 
     manifest = json.loads((folder / "manifest.json").read_text())
-    assert set(manifest["files"]) == {"raw_transcript.json", "caption.json", "captions.srt", "captions.vtt", "transcript.md"}
+    assert set(manifest["files"]) == {"raw_transcript.json", "transcript.json", "words.json", "transcript.txt",
+                                      "caption.json", "captions.srt", "captions.vtt", "transcript.md"}
     for f in manifest["files"].values():
         import hashlib
 
@@ -112,8 +116,7 @@ def test_changing_a_caption_setting_reruns_only_downstream(episode_mp3, settings
     run(str(episode_mp3), settings)
     narrow = settings.model_copy(update={"captions": CaptionSettings(max_line_chars=30)})
     _, tasks = run(str(episode_mp3), narrow)
-    assert {n: s for n, (s, _) in tasks.items()} == {
-        "stage-audio": "Cached", "transcribe": "Cached", "build-captions": "Completed", "write-outputs": "Completed"}
+    assert {n: s for n, (s, _) in tasks.items()} == {**UPSTREAM, "build-captions": "Completed", "write-outputs": "Completed"}
     subs = list(srt.parse((episode_dir(settings) / "captions.srt").read_text()))
     assert all(len(line) <= 30 for s in subs for line in s.content.splitlines() if " " in line)
 
@@ -142,8 +145,7 @@ def test_failed_late_task_resumes_there(episode_mp3, settings, tmp_path):
     blocker.unlink()  # the fault is removed
     state, tasks = run(str(episode_mp3), broken)
     assert state.is_completed()
-    assert {n: s for n, (s, _) in tasks.items()} == {
-        "stage-audio": "Cached", "transcribe": "Cached", "build-captions": "Cached", "write-outputs": "Completed"}
+    assert {n: s for n, (s, _) in tasks.items()} == {**UPSTREAM, "build-captions": "Cached", "write-outputs": "Completed"}
     assert (blocker / "out").is_dir()
 
 
@@ -228,3 +230,52 @@ def test_killed_run_resumes_after_last_completed_task(settings, tmp_path):
     assert state.is_completed()
     assert tasks["stage-audio"][0] == "Cached"
     assert tasks["transcribe"][0] == "Completed" and tasks["write-outputs"][0] == "Completed"
+
+
+RULES = """
+- {type: literal, search: Ian, replacement: Eoin}
+- {type: regex, search: 'AWS (?:sites|bytes|bites)', replacement: AWS Bites}
+"""
+
+
+def test_rules_fix_names_everywhere_and_an_edited_rule_file_reruns_only_downstream(episode_mp3, settings, tmp_path):
+    rules_file = tmp_path / "rules.yaml"
+    rules_file.write_text(RULES)
+    with_rules = settings.model_copy(update={"rules": settings.rules.model_copy(update={"source": str(rules_file)})})
+    state, tasks = run(str(episode_mp3), with_rules)
+    assert state.is_completed()
+    folder = episode_dir(settings)
+    spoken = {  # the text each output shows a reader
+        "transcript.json": lambda d: " ".join(s["text"] for s in d["segments"]),
+        "caption.json": lambda d: " ".join(s["text"] for s in d["segments"]),
+        "words.json": lambda d: " ".join(w["text"] for w in d),
+    }
+    for name in ("transcript.json", "caption.json", "words.json", "captions.srt", "captions.vtt", "transcript.md", "transcript.txt"):
+        raw_text = (folder / name).read_text()
+        text = spoken[name](json.loads(raw_text)) if name in spoken else raw_text
+        assert "AWS Bites" in text and "Eoin" in text, name
+        assert "AWS sites" not in text and " Ian" not in text, name
+    words = json.loads((folder / "words.json").read_text())
+    assert any(w["text"].strip(".,") == "Eoin" and w["synthesized"] and w["score"] is None for w in words)
+    refined = json.loads((folder / "transcript.json").read_text())
+    assert refined["edits"][0]["step"] == "rules" and sum(refined["edits"][0]["counts"].values()) >= 2
+    assert [s["start"] for s in refined["segments"]] == [s["start"] for s in json.loads((folder / "raw_transcript.json").read_text())["segments"]]
+
+    rules_file.write_text(RULES + "- {type: literal, search: Owen, replacement: Eoin}\n")  # same vocabulary
+    _, tasks = run(str(episode_mp3), with_rules)
+    assert {n: s for n, (s, _) in tasks.items()} == {
+        "load-rules": "Completed", "stage-audio": "Cached", "vocabulary": "Cached", "transcribe": "Cached",
+        "apply-rules": "Completed", "build-captions": "Cached", "write-outputs": "Completed"}
+
+
+def test_invalid_rule_file_fails_before_any_audio_work(episode_mp3, settings, tmp_path):
+    from podwhisperer.rules import RulesError
+
+    bad = tmp_path / "rules.json"
+    bad.write_text('[{"type": "regex", "search": "AWS (Bytes", "replacement": "AWS Bites"}]')
+    broken = settings.model_copy(update={"rules": settings.rules.model_copy(update={"source": str(bad)})})
+    state = transcribe_episode(str(episode_mp3), settings=broken, return_state=True)
+    with pytest.raises(RulesError, match=r"rules.json: rule 1: invalid regex 'AWS \(Bytes'"):
+        state.result()
+    assert set(task_states(state)) == {"load-rules"}
+    assert not settings.output.out_dir.exists() and not settings.audio.work_dir.exists()

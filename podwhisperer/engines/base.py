@@ -20,8 +20,11 @@ ProgressFn = Callable[[float], None]
 
 class Engine(Protocol):
     def transcribe(
-        self, wav_path: Path, audio_sha256: str, progress: ProgressFn | None = None
-    ) -> Transcript: ...
+        self, wav_path: Path, audio_sha256: str, progress: ProgressFn | None = None,
+        vocabulary: list[str] | None = None,
+    ) -> Transcript:
+        """``vocabulary``: names and terms to favour, besides the settings' own hotwords."""
+        ...
 
 
 _engines: dict[str, Engine] = {}

@@ -64,8 +64,10 @@ class FasterWhisperEngine:
         self.pipeline = BatchedInferencePipeline(self.model) if settings.batch_size > 1 else None
         self._unreported_load_s = time.perf_counter() - t0
 
-    def transcribe(self, wav_path: Path, audio_sha256: str, progress: ProgressFn | None = None) -> Transcript:
+    def transcribe(self, wav_path: Path, audio_sha256: str, progress: ProgressFn | None = None,
+                   vocabulary: list[str] | None = None) -> Transcript:
         s = self.settings
+        hotwords = list(dict.fromkeys([*s.hotwords, *(vocabulary or [])]))
         t0 = time.perf_counter()
         kwargs = dict(
             language=s.language,
@@ -73,6 +75,7 @@ class FasterWhisperEngine:
             word_timestamps=True,
             vad_filter=s.vad,
             initial_prompt=s.initial_prompt,
+            hotwords=", ".join(hotwords) or None,
         )
         samples = load_wav(wav_path)
         if self.pipeline is not None:
