@@ -1,68 +1,228 @@
-"""Transcript segments -> caption cues.
+"""Caption layout to the broadcast standard (Netflix timed-text style, REFERENCE.md section 3).
 
-A simple, correct layout: words fill lines of at most ``max_line_chars`` (spaces counted), at
-most ``max_lines`` per cue, a cue never spans two segments or speakers nor lasts longer than
-``max_cue_duration_s``, and cues keep ``min_gap_s`` between them without overlapping.
+Limits (all in :class:`CaptionSettings`): at most 42 characters a line counting spaces, at most 2
+lines, 5/6 s to 7 s on screen, at most 20 characters a second (17 targeted when the gaps allow a
+longer display), at least 83 ms (2 frames) between cues, no overlaps, never two speakers in a cue.
+
+Where a cue ends is chosen by priority: speaker change > sentence end > pause of 0.5 s or more >
+clause punctuation > before a conjunction or preposition. Lines are balanced and a one-word
+orphan line is avoided when a better split exists. When speech makes a limit impossible (a long
+word said fast), the nearest compliant choice is made and :func:`check` reports the violation.
 """
 
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 
-from .model import Captions, Cue, Segment, Transcript, Word
+from .model import CaptionReport, Captions, Cue, Transcript, Violation
 from .settings import CaptionSettings
 
+SENTENCE_END = (".", "?", "!", "…", '."', '?"', '!"')
+CLAUSE = (",", ";", ":", "—", "–")
+JOINERS = frozenset(
+    "and but or nor so yet because although though while whereas if unless until when whenever where "
+    "that which who whom whose as than to of in on at by for with from into onto about over under "
+    "after before between through during without within".split()
+)
+PAUSE_S = 0.5
+# Lower is a better place to end a cue (or a line).
+SPEAKER, SENTENCE, PAUSE, CLAUSE_P, JOINER, NONE = range(6)
 
-def _segment_words(seg: Segment) -> list[Word]:
-    if seg.words:
-        return seg.words
-    # No word timings at all: spread the segment's words evenly over it.
+
+@dataclass
+class _W:
+    text: str
+    start: float
+    end: float
+    speaker: str | None
+
+
+def _break_rank(words: list[_W], k: int) -> int:
+    """How good it is to break after ``words[k]``."""
+    if k + 1 >= len(words) or words[k + 1].speaker != words[k].speaker:
+        return SPEAKER
+    w, nxt = words[k], words[k + 1]
+    if w.text.endswith(SENTENCE_END):
+        return SENTENCE
+    if nxt.start - w.end >= PAUSE_S:
+        return PAUSE
+    if w.text.endswith(CLAUSE):
+        return CLAUSE_P
+    if nxt.text.lower().strip(",.;:!?\"'") in JOINERS:
+        return JOINER
+    return NONE
+
+
+def _text_len(words: list[_W]) -> int:
+    return sum(len(w.text) for w in words) + max(len(words) - 1, 0)
+
+
+def split_lines(words: list[_W], width: int, max_lines: int, prefix: str = "") -> list[str]:
+    """Best 1- or 2-line layout: one line if it fits; else the balanced split with the best break."""
+    texts = [w.text for w in words]
+    one = prefix + " ".join(texts)
+    if len(one) <= width or len(texts) == 1 or max_lines == 1:
+        return [one]
+    best: tuple[float, int] | None = None
+    for k in range(1, len(texts)):
+        a, b = prefix + " ".join(texts[:k]), " ".join(texts[k:])
+        over = max(len(a) - width, 0) + max(len(b) - width, 0)
+        orphan = 1 if (k == 1 or k == len(texts) - 1) else 0
+        rank = _break_rank(words, k - 1)
+        cost = over * 1000 + orphan * 30 + abs(len(a) - len(b)) + {SENTENCE: 0, PAUSE: 2, CLAUSE_P: 2, JOINER: 6}.get(rank, 12)
+        if best is None or cost < best[0]:
+            best = (cost, k)
+    k = best[1]
+    return [prefix + " ".join(texts[:k]), " ".join(texts[k:])]
+
+
+def _fits(words: list[_W], s: CaptionSettings, prefix_len: int) -> bool:
+    """Can ``words`` be one cue: within the duration and in at most ``max_lines`` lines?"""
+    if len(words) == 1:
+        return True
+    if words[-1].end - words[0].start > s.max_cue_duration_s:
+        return False
+    lens = [len(w.text) for w in words]
+    total = sum(lens) + len(lens) - 1 + prefix_len
+    if total <= s.max_line_chars:
+        return True
+    if s.max_lines < 2 or total > s.max_line_chars * s.max_lines + 1:
+        return False
+    first = prefix_len - 1
+    for k in range(len(lens) - 1):  # two lines: is there a split with both short enough?
+        first += lens[k] + 1
+        if first > s.max_line_chars:
+            return False
+        if total - first - 1 <= s.max_line_chars:
+            return True
+    return False
+
+
+def _chunks(words: list[_W], s: CaptionSettings, first_prefix: int, prefix: int) -> list[list[_W]]:
+    """Cut one speaker's run of words into cues: fill, and on overflow back up to the best break."""
+    cues: list[list[_W]] = []
+    i = 0
+    capacity = s.max_line_chars * s.max_lines
+    while i < len(words):
+        reserve = prefix if cues else first_prefix
+        j = i + 1
+        while j < len(words) and _fits(words[i:j + 1], s, reserve):
+            j += 1
+        if j < len(words):  # overflow: choose the best break inside words[i:j]
+            floor = 0.4 * capacity
+            candidates = [k for k in range(i, j) if _text_len(words[i:k + 1]) >= floor] or [j - 1]
+            k = min(candidates, key=lambda k: (_break_rank(words, k), -k))
+            j = k + 1
+        cues.append(words[i:j])
+        i = j
+    return cues
+
+
+def _speaker_name(label: str | None, names: dict[str, str]) -> str:
+    return names.get(label, label) if label else "Speaker"
+
+
+def layout(transcript: Transcript, s: CaptionSettings) -> list[Cue]:
+    words = [_W(w.text, w.start, w.end, seg.speaker or w.speaker) for seg in transcript.segments
+             for w in (seg.words or _even_words(seg))]
+    cues: list[Cue] = []
+    run_start = 0
+    for k in range(len(words)):
+        if k + 1 == len(words) or words[k + 1].speaker != words[k].speaker:
+            run = words[run_start:k + 1]
+            name = _speaker_name(run[0].speaker, transcript.speaker_names)
+            prefix = f"{name}: "
+            # "change": name the speaker when the speaker changes (not on a lone speaker's first cue).
+            first = s.speaker_prefix == "always" or (s.speaker_prefix == "change" and bool(cues))
+            rest = s.speaker_prefix == "always"
+            for n, chunk in enumerate(_chunks(run, s, len(prefix) * first, len(prefix) * rest)):
+                show = first if n == 0 else rest
+                lines = split_lines(chunk, s.max_line_chars, s.max_lines, prefix if show else "")
+                cues.append(Cue(start=chunk[0].start, end=chunk[-1].end, lines=lines, speaker=chunk[0].speaker,
+                                prefix=prefix if show else ""))
+            run_start = k + 1
+    _time(cues, s)
+    return cues
+
+
+def _even_words(seg) -> list:
+    from .model import Word
+
     tokens = seg.text.split()
     step = (seg.end - seg.start) / max(len(tokens), 1)
     return [Word(text=t, start=seg.start + i * step, end=seg.start + (i + 1) * step, interpolated=True)
             for i, t in enumerate(tokens)]
 
 
-def _wrap(words: list[Word], width: int) -> list[str]:
-    lines: list[str] = []
-    for w in words:
-        if lines and len(lines[-1]) + 1 + len(w.text) <= width:
-            lines[-1] += " " + w.text
-        else:
-            lines.append(w.text)
-    return lines
-
-
-def segment_cues(seg: Segment, s: CaptionSettings) -> list[Cue]:
-    cues: list[Cue] = []
-    current: list[Word] = []
-    for w in _segment_words(seg):
-        candidate = current + [w]
-        too_long = len(_wrap(candidate, s.max_line_chars)) > s.max_lines
-        too_slow = current and w.end - current[0].start > s.max_cue_duration_s
-        if current and (too_long or too_slow):
-            cues.append(_cue(current, seg, s))
-            current = [w]
-        else:
-            current = candidate
-    if current:
-        cues.append(_cue(current, seg, s))
-    return cues
-
-
-def _cue(words: list[Word], seg: Segment, s: CaptionSettings) -> Cue:
-    return Cue(start=words[0].start, end=max(words[-1].end, words[0].start),
-               lines=_wrap(words, s.max_line_chars), speaker=seg.speaker or words[0].speaker)
+def _time(cues: list[Cue], s: CaptionSettings) -> None:
+    """Display times: long enough to read (min duration, target speed) using the silence after the
+    speech, never past 7 s, and always ending ``min_gap_s`` before the next cue starts."""
+    for i, c in enumerate(cues):
+        nxt = cues[i + 1].start if i + 1 < len(cues) else float("inf")
+        latest = min(nxt - s.min_gap_s, c.start + s.max_cue_duration_s)
+        chars = len("".join(c.lines)) + len(c.lines) - 1
+        wanted = max(c.end, c.start + s.min_cue_duration_s, c.start + chars / s.target_cps)
+        c.start, c.end = round(c.start, 3), round(max(min(wanted, latest), c.start), 3)
 
 
 def build_captions(transcript: Transcript, settings: CaptionSettings) -> Captions:
     t0 = time.perf_counter()
-    cues = [c for seg in transcript.segments for c in segment_cues(seg, settings)]
-    for prev, nxt in zip(cues, cues[1:]):
-        if nxt.start - prev.end < settings.min_gap_s:
-            prev.end = max(prev.start, nxt.start - settings.min_gap_s)
-        if nxt.start < prev.end:  # only when the gap cannot be kept at all
-            nxt.start = prev.end
-    for c in cues:
-        c.start, c.end = round(c.start, 3), round(max(c.end, c.start), 3)
-    return Captions(cues=cues, elapsed_s=round(time.perf_counter() - t0, 4))
+    cues = layout(transcript, settings)
+    return Captions(cues=cues, report=check(cues, settings), elapsed_s=round(time.perf_counter() - t0, 4))
+
+
+def check(cues: list[Cue], s: CaptionSettings) -> CaptionReport:
+    """Share of cues within each limit, and every violation."""
+    violations: list[Violation] = []
+    limits = ("line_length", "lines", "min_duration", "max_duration", "reading_speed", "gap")
+    ok = dict.fromkeys(limits, 0)
+    for i, c in enumerate(cues):
+        dur = c.end - c.start
+        chars = len("".join(c.lines)) + len(c.lines) - 1
+        cps = chars / dur if dur > 0 else float("inf")
+        gap = cues[i + 1].start - c.end if i + 1 < len(cues) else None
+        checks = {
+            "line_length": (max(len(line) for line in c.lines) <= s.max_line_chars, f"{max(len(line) for line in c.lines)} characters"),
+            "lines": (len(c.lines) <= s.max_lines, f"{len(c.lines)} lines"),
+            "min_duration": (dur >= s.min_cue_duration_s - 1e-6, f"{dur:.3f} s"),
+            "max_duration": (dur <= s.max_cue_duration_s + 1e-6, f"{dur:.3f} s"),
+            "reading_speed": (cps <= s.max_cps + 1e-6, f"{cps:.1f} characters/s"),
+            "gap": (gap is None or gap >= s.min_gap_s - 1e-3, f"{gap:.3f} s to the next cue" if gap is not None else ""),
+        }
+        for limit, (passed, detail) in checks.items():
+            if passed:
+                ok[limit] += 1
+            else:
+                violations.append(Violation(cue=i + 1, start=c.start, limit=limit, detail=detail, text=" / ".join(c.lines)))
+    n = len(cues)
+    return CaptionReport(
+        cues=n,
+        within={k: round(v / n, 4) if n else 1.0 for k, v in ok.items()},
+        all_limits=round(sum(1 for i in range(n) if not any(v.cue == i + 1 for v in violations)) / n, 4) if n else 1.0,
+        violations=violations,
+    )
+
+
+def read_caption_file(path) -> list[Cue]:
+    """Cues of any SRT or WebVTT file (ours or another tool's), for :func:`check`."""
+    from pathlib import Path
+
+    import srt
+    import webvtt
+
+    path = Path(path)
+    text = path.read_text(encoding="utf-8-sig")
+    if path.suffix.lower() == ".vtt" or text.lstrip().startswith("WEBVTT"):
+        cues = []
+        for c in webvtt.from_string(text):
+            start, end = _vtt_seconds(c.start), _vtt_seconds(c.end)  # start_in_seconds drops the ms
+            cues.append(Cue(start=start, end=max(end, start), lines=c.text.splitlines() or [""]))
+        return cues
+    return [Cue(start=s.start.total_seconds(), end=max(s.end.total_seconds(), s.start.total_seconds()),
+                lines=s.content.splitlines() or [""]) for s in srt.parse(text)]
+
+
+def _vtt_seconds(stamp: str) -> float:
+    parts = [float(p) for p in stamp.split(":")]
+    return sum(p * 60 ** i for i, p in enumerate(reversed(parts)))

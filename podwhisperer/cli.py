@@ -102,6 +102,34 @@ def cmd_schema(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_captions_check(args: argparse.Namespace) -> int:
+    from rich.console import Console
+    from rich.table import Table
+
+    from .captions import check, read_caption_file
+    from .settings import CaptionSettings
+
+    console = Console()
+    try:
+        cues = read_caption_file(args.file)
+    except Exception as exc:  # noqa: BLE001 - any parse failure is one clear line
+        console.print(f"[red]error:[/] {args.file}: not a readable SRT or WebVTT file ({exc})")
+        return 2
+    report = check(cues, CaptionSettings())
+    table = Table(title=f"{args.file}: {report.cues} cues")
+    table.add_column("limit")
+    table.add_column("within", justify="right")
+    for limit, share in report.within.items():
+        table.add_row(limit, f"{100 * share:.1f}%")
+    table.add_row("all limits", f"{100 * report.all_limits:.1f}%")
+    console.print(table)
+    for v in report.violations[: args.show]:
+        console.print(f"cue {v.cue} at {v.start:.3f} s: {v.limit} ({v.detail}): {v.text}")
+    if len(report.violations) > args.show:
+        console.print(f"... and {len(report.violations) - args.show} more violations")
+    return 1 if report.violations else 0
+
+
 def cmd_rules_example(args: argparse.Namespace) -> int:
     from .rules import dumps_example
 
@@ -137,6 +165,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     s = sub.add_parser("schema", help="print the JSON schema of raw_transcript.json")
     s.set_defaults(func=cmd_schema)
+
+    c = sub.add_parser("captions-check", help="report how an SRT or WebVTT file keeps the caption limits")
+    c.add_argument("file", type=Path)
+    c.add_argument("--show", type=int, default=20, help="violations to list (default 20)")
+    c.set_defaults(func=cmd_captions_check)
 
     r = sub.add_parser("rules-example", help="print an example replacement rule file (v2's rules)")
     r.set_defaults(func=cmd_rules_example)

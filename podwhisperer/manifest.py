@@ -36,6 +36,7 @@ def build_manifest(
     config: dict,
     timings: dict[str, float],
     content_key: str,
+    caption_report: dict | None = None,
 ) -> Manifest:
     return Manifest(
         slug=slug,
@@ -49,6 +50,7 @@ def build_manifest(
         versions=package_versions(transcript.engine.versions),
         timings=timings,
         content_key=content_key,
+        captions=caption_report,
     )
 
 

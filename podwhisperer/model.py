@@ -115,16 +115,34 @@ class Cue(_Model):
 
     start: float = Field(ge=0)
     end: float = Field(ge=0)
-    lines: list[str]
+    lines: list[str] = Field(description="As displayed, the speaker prefix included.")
     speaker: str | None = None
+    prefix: str = Field("", description="Speaker prefix shown at the start of the first line, if any.")
 
     @property
     def text(self) -> str:
-        return " ".join(self.lines)
+        """What was said: the lines joined, without the speaker prefix."""
+        return " ".join(self.lines)[len(self.prefix):]
+
+
+class Violation(_Model):
+    cue: int = Field(description="1-based cue number.")
+    start: float
+    limit: str = Field(description="line_length, lines, min_duration, max_duration, reading_speed or gap.")
+    detail: str
+    text: str
+
+
+class CaptionReport(_Model):
+    cues: int
+    within: dict[str, float] = Field(description="Share of cues within each limit (0..1).")
+    all_limits: float = Field(description="Share of cues within every limit.")
+    violations: list[Violation] = Field(default_factory=list)
 
 
 class Captions(_Model):
     cues: list[Cue] = Field(default_factory=list)
+    report: CaptionReport | None = None
     elapsed_s: float = 0.0
 
 
@@ -143,3 +161,4 @@ class Manifest(_Model):
     versions: dict[str, str]
     timings: dict[str, float]
     content_key: str = Field(description="Hash of everything the outputs were made from.")
+    captions: dict | None = Field(None, description="The caption report: shares within each limit, violations.")

@@ -77,17 +77,20 @@ class CaptionSettings(BaseModel):
 
     max_line_chars: int = Field(42, ge=10, description="Characters per caption line, spaces counted.")
     max_lines: int = Field(2, ge=1, le=3, description="Lines per cue.")
+    min_cue_duration_s: float = Field(0.833, ge=0, description="Shortest a cue stays on screen (5/6 s).")
     max_cue_duration_s: float = Field(7.0, gt=0, description="Longest a cue stays on screen.")
+    target_cps: float = Field(17.0, gt=0, description="Reading speed aimed for (characters/s).")
+    max_cps: float = Field(20.0, gt=0, description="Reading speed limit (characters/s).")
     min_gap_s: float = Field(0.083, ge=0, description="Smallest gap between two cues (2 frames).")
+    speaker_prefix: Literal["never", "always", "change"] = Field(
+        "change", description="Put 'Name: ' before a cue's text: never, always, or when the speaker changes."
+    )
 
 
 class OutputSettings(BaseModel):
     """Where and what to write (the write task)."""
 
     out_dir: Path = Field(Path("out"), description="Episode folders are created below this.")
-    speaker_names: dict[str, str] = Field(
-        default_factory=dict, description="Speaker label -> display name, e.g. SPEAKER_00: Eoin."
-    )
 
 
 class Settings(BaseSettings):

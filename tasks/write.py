@@ -72,12 +72,12 @@ def write_outputs(
     title = title or default_title(source)
     episode = Episode(title=title, source=source)
     raw = raw.model_copy(update={"episode": episode})
-    transcript = transcript.model_copy(update={
-        "episode": episode, "speaker_names": {**transcript.speaker_names, **settings.speaker_names}})
+    transcript = transcript.model_copy(update={"episode": episode})
     files = writers.render_all(title, raw, transcript, captions)
     timings = {"stage_audio": audio.elapsed_s, **{f"engine_{k}": v for k, v in transcript.engine.timings.items()},
                "build_captions": captions.elapsed_s, "render_outputs": round(time.perf_counter() - t0, 4)}
-    m = manifests.build_manifest(dest.name, dest, source, title, files, audio, transcript, config, timings, key)
+    m = manifests.build_manifest(dest.name, dest, source, title, files, audio, transcript, config, timings, key,
+                                 captions.report.model_dump() if captions.report else None)
     files[writers.MANIFEST] = manifests.manifest_bytes(m)
     publish_dir(files, dest)
     report("write", 1.0, str(dest))
