@@ -26,6 +26,7 @@ JOINERS = frozenset(
     "after before between through during without within".split()
 )
 PAUSE_S = 0.5
+MAX_LEAD_IN_S = 0.5  # a cue may appear this much before its first word is spoken
 # Lower is a better place to end a cue (or a line).
 SPEAKER, SENTENCE, PAUSE, CLAUSE_P, JOINER, NONE = range(6)
 
@@ -58,32 +59,39 @@ def _text_len(words: list[_W]) -> int:
     return sum(len(w.text) for w in words) + max(len(words) - 1, 0)
 
 
-def split_lines(words: list[_W], width: int, max_lines: int, prefix: str = "") -> list[str]:
-    """Best 1- or 2-line layout: one line if it fits; else the balanced split with the best break."""
+def split_lines(words: list[_W], width: int, max_lines: int, prefix: str = "",
+                ranks: list[int] | None = None) -> list[str]:
+    """Best 1- or 2-line layout: one line if it fits; else the balanced split with the best break.
+
+    ``ranks[k]``: how good a break after ``words[k]`` is (computed here when not given).
+    """
     texts = [w.text for w in words]
-    one = prefix + " ".join(texts)
-    if len(one) <= width or len(texts) == 1 or max_lines == 1:
-        return [one]
-    best: tuple[float, int] | None = None
+    lens = [len(t) for t in texts]
+    total = sum(lens) + len(lens) - 1 + len(prefix)
+    if total <= width or len(texts) == 1 or max_lines == 1:
+        return [prefix + " ".join(texts)]
+    ranks = ranks if ranks is not None else [_break_rank(words, k) for k in range(len(words))]
+    best_cost, best_k, a = None, 1, len(prefix) - 1
     for k in range(1, len(texts)):
-        a, b = prefix + " ".join(texts[:k]), " ".join(texts[k:])
-        over = max(len(a) - width, 0) + max(len(b) - width, 0)
+        a += lens[k - 1] + 1  # length of the first line with k words
+        b = total - a - 1
+        over = max(a - width, 0) + max(b - width, 0)
         orphan = 1 if (k == 1 or k == len(texts) - 1) else 0
-        rank = _break_rank(words, k - 1)
-        cost = over * 1000 + orphan * 30 + abs(len(a) - len(b)) + {SENTENCE: 0, PAUSE: 2, CLAUSE_P: 2, JOINER: 6}.get(rank, 12)
-        if best is None or cost < best[0]:
-            best = (cost, k)
-    k = best[1]
-    return [prefix + " ".join(texts[:k]), " ".join(texts[k:])]
+        cost = over * 1000 + orphan * 30 + abs(a - b) + _LINE_BREAK_COST.get(ranks[k - 1], 12)
+        if best_cost is None or cost < best_cost:
+            best_cost, best_k = cost, k
+    return [prefix + " ".join(texts[:best_k]), " ".join(texts[best_k:])]
 
 
-def _fits(words: list[_W], s: CaptionSettings, prefix_len: int) -> bool:
-    """Can ``words`` be one cue: within the duration and in at most ``max_lines`` lines?"""
-    if len(words) == 1:
+_LINE_BREAK_COST = {SENTENCE: 0, PAUSE: 2, CLAUSE_P: 2, JOINER: 6}
+
+
+def _fits(lens: list[int], prefix_len: int, duration: float, s: CaptionSettings) -> bool:
+    """Can words of these lengths be one cue: within the duration and in at most ``max_lines``?"""
+    if len(lens) == 1:
         return True
-    if words[-1].end - words[0].start > s.max_cue_duration_s:
+    if duration > s.max_cue_duration_s:
         return False
-    lens = [len(w.text) for w in words]
     total = sum(lens) + len(lens) - 1 + prefix_len
     if total <= s.max_line_chars:
         return True
@@ -99,21 +107,25 @@ def _fits(words: list[_W], s: CaptionSettings, prefix_len: int) -> bool:
     return False
 
 
-def _chunks(words: list[_W], s: CaptionSettings, first_prefix: int, prefix: int) -> list[list[_W]]:
+def _chunks(words: list[_W], ranks: list[int], s: CaptionSettings, first_prefix: int, prefix: int) -> list[list[_W]]:
     """Cut one speaker's run of words into cues: fill, and on overflow back up to the best break."""
     cues: list[list[_W]] = []
+    lens = [len(w.text) for w in words]
+    floor = 0.4 * s.max_line_chars * s.max_lines  # a cue cut short at a good break still holds this much
     i = 0
-    capacity = s.max_line_chars * s.max_lines
     while i < len(words):
         reserve = prefix if cues else first_prefix
         j = i + 1
-        while j < len(words) and _fits(words[i:j + 1], s, reserve):
+        while j < len(words) and _fits(lens[i:j + 1], reserve, words[j].end - words[i].start, s):
             j += 1
         if j < len(words):  # overflow: choose the best break inside words[i:j]
-            floor = 0.4 * capacity
-            candidates = [k for k in range(i, j) if _text_len(words[i:k + 1]) >= floor] or [j - 1]
-            k = min(candidates, key=lambda k: (_break_rank(words, k), -k))
-            j = k + 1
+            best, size = j - 1, -1
+            best_key = (ranks[j - 1], -(j - 1))
+            for k in range(i, j):
+                size += lens[k] + 1
+                if size >= floor and (ranks[k], -k) < best_key:
+                    best, best_key = k, (ranks[k], -k)
+            j = best + 1
         cues.append(words[i:j])
         i = j
     return cues
@@ -131,14 +143,18 @@ def layout(transcript: Transcript, s: CaptionSettings) -> list[Cue]:
     for k in range(len(words)):
         if k + 1 == len(words) or words[k + 1].speaker != words[k].speaker:
             run = words[run_start:k + 1]
+            ranks = [_break_rank(run, r) for r in range(len(run))]
             name = _speaker_name(run[0].speaker, transcript.speaker_names)
             prefix = f"{name}: "
             # "change": name the speaker when the speaker changes (not on a lone speaker's first cue).
             first = s.speaker_prefix == "always" or (s.speaker_prefix == "change" and bool(cues))
             rest = s.speaker_prefix == "always"
-            for n, chunk in enumerate(_chunks(run, s, len(prefix) * first, len(prefix) * rest)):
+            at = 0
+            for n, chunk in enumerate(_chunks(run, ranks, s, len(prefix) * first, len(prefix) * rest)):
                 show = first if n == 0 else rest
-                lines = split_lines(chunk, s.max_line_chars, s.max_lines, prefix if show else "")
+                lines = split_lines(chunk, s.max_line_chars, s.max_lines, prefix if show else "",
+                                    ranks[at:at + len(chunk)])
+                at += len(chunk)
                 cues.append(Cue(start=chunk[0].start, end=chunk[-1].end, lines=lines, speaker=chunk[0].speaker,
                                 prefix=prefix if show else ""))
             run_start = k + 1
@@ -158,12 +174,19 @@ def _even_words(seg) -> list:
 def _time(cues: list[Cue], s: CaptionSettings) -> None:
     """Display times: long enough to read (min duration, target speed) using the silence after the
     speech, never past 7 s, and always ending ``min_gap_s`` before the next cue starts."""
+    prev_end = -float("inf")
     for i, c in enumerate(cues):
         nxt = cues[i + 1].start if i + 1 < len(cues) else float("inf")
         latest = min(nxt - s.min_gap_s, c.start + s.max_cue_duration_s)
         chars = len("".join(c.lines)) + len(c.lines) - 1
         wanted = max(c.end, c.start + s.min_cue_duration_s, c.start + chars / s.target_cps)
-        c.start, c.end = round(c.start, 3), round(max(min(wanted, latest), c.start), 3)
+        c.end = max(min(wanted, latest), c.start)
+        # Still too fast or too short to read: show it a little before the speech (lead-in).
+        needed = max(s.min_cue_duration_s, chars / s.max_cps)
+        if c.end - c.start < needed:
+            c.start = max(min(c.start, c.end - needed), c.start - MAX_LEAD_IN_S, prev_end + s.min_gap_s, 0.0)
+        c.start, c.end = round(c.start, 3), round(c.end, 3)
+        prev_end = c.end
 
 
 def build_captions(transcript: Transcript, settings: CaptionSettings) -> Captions:

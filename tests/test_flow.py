@@ -256,7 +256,7 @@ def test_rules_fix_names_everywhere_and_an_edited_rule_file_reruns_only_downstre
         assert "AWS Bites" in text and "Eoin" in text, name
         assert "AWS sites" not in text and " Ian" not in text, name
     words = json.loads((folder / "words.json").read_text())
-    assert any(w["text"].strip(".,") == "Eoin" and w["synthesized"] and w["score"] is None for w in words)
+    assert any(w["text"].strip(".,") == "Eoin" and w["interpolated"] and w["score"] is None for w in words)
     refined = json.loads((folder / "transcript.json").read_text())
     assert refined["edits"][0]["step"] == "rules" and sum(refined["edits"][0]["counts"].values()) >= 2
     assert [s["start"] for s in refined["segments"]] == [s["start"] for s in json.loads((folder / "raw_transcript.json").read_text())["segments"]]
