@@ -37,7 +37,24 @@ def _settings(args: argparse.Namespace):
     )
 
 
-def run_episode(source: str, title: str | None, settings) -> int:
+def _quiet_prefect_console() -> list:
+    """Silence Prefect's console handlers (not its API handler: the UI keeps every log line).
+
+    The CLI shows progress and one clear error line itself; -v keeps Prefect's console logs.
+    """
+    import logging
+
+    from prefect.logging.handlers import PrefectConsoleHandler
+
+    loggers = [logging.getLogger()] + [lg for lg in logging.Logger.manager.loggerDict.values()
+                                       if isinstance(lg, logging.Logger)]
+    quieted = [(h, h.level) for lg in loggers for h in lg.handlers if isinstance(h, PrefectConsoleHandler)]
+    for handler, _ in quieted:
+        handler.setLevel(logging.CRITICAL + 1)
+    return quieted
+
+
+def run_episode(source: str, title: str | None, settings, verbose: bool = False) -> int:
     from rich.console import Console
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
     from rich.table import Table
@@ -52,7 +69,11 @@ def run_episode(source: str, title: str | None, settings) -> int:
                   TimeElapsedColumn(), TextColumn("[dim]{task.fields[detail]}"), console=console) as bar:
         ids = {step: bar.add_task(label, total=1.0, detail="") for step, label in STEPS.items()}
 
+        quieted: list = []
+
         def listen(step: str, fraction: float, detail: str) -> None:
+            if not verbose and not quieted:  # Prefect's logging is set up once a task runs
+                quieted.extend(_quiet_prefect_console())
             bar.update(ids[step], completed=fraction, detail=detail[:60])
 
         unsubscribe = progress.subscribe(listen)
@@ -66,6 +87,8 @@ def run_episode(source: str, title: str | None, settings) -> int:
             return 3
         finally:
             unsubscribe()
+            for handler, level in quieted:
+                handler.setLevel(level)
         for task_id in ids.values():  # cached steps report nothing: they are done
             bar.update(task_id, completed=1.0)
 
@@ -75,11 +98,13 @@ def run_episode(source: str, title: str | None, settings) -> int:
     for name, f in manifest.files.items():
         table.add_row(name, str(f.bytes), f.sha256[:12])
     Console().print(table)
+    for warning in manifest.warnings:
+        console.print(f"[yellow]warning:[/] {warning}")
     return 0
 
 
 def cmd_transcribe(args: argparse.Namespace) -> int:
-    return run_episode(args.source, args.title, _settings(args))
+    return run_episode(args.source, args.title, _settings(args), args.verbose)
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
@@ -88,7 +113,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     settings = _settings(args)
     audio = synthesize(demo_script(), settings.audio.work_dir / "demo" / "demo-episode.mp3")
     print(f"made a two-voice demo episode with espeak-ng: {audio}", file=sys.stderr)
-    code = run_episode(str(audio), "PodWhisperer demo", settings)
+    code = run_episode(str(audio), "PodWhisperer demo", settings, args.verbose)
     if code == 0:
         md = next(settings.output.out_dir.glob("podwhisperer-demo-*/transcript.md"))
         print(md.read_text())
@@ -116,7 +141,7 @@ def cmd_captions_check(args: argparse.Namespace) -> int:
         console.print(f"[red]error:[/] {args.file}: not a readable SRT or WebVTT file ({exc})")
         return 2
     report = check(cues, CaptionSettings())
-    table = Table(title=f"{args.file}: {report.cues} cues")
+    table = Table(title=f"{args.file.name}: {report.cues} cues")
     table.add_column("limit")
     table.add_column("within", justify="right")
     for limit, share in report.within.items():
@@ -124,9 +149,9 @@ def cmd_captions_check(args: argparse.Namespace) -> int:
     table.add_row("all limits", f"{100 * report.all_limits:.1f}%")
     console.print(table)
     for v in report.violations[: args.show]:
-        console.print(f"cue {v.cue} at {v.start:.3f} s: {v.limit} ({v.detail}): {v.text}")
+        print(f"cue {v.cue} at {v.start:.3f} s: {v.limit} ({v.detail}): {v.text}")
     if len(report.violations) > args.show:
-        console.print(f"... and {len(report.violations) - args.show} more violations")
+        print(f"... and {len(report.violations) - args.show} more violations")
     return 1 if report.violations else 0
 
 

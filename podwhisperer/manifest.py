@@ -51,6 +51,7 @@ def build_manifest(
         timings=timings,
         content_key=content_key,
         captions=caption_report,
+        warnings=transcript.warnings,
     )
 
 

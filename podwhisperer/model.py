@@ -118,6 +118,9 @@ class Cue(_Model):
     lines: list[str] = Field(description="As displayed, the speaker prefix included.")
     speaker: str | None = None
     prefix: str = Field("", description="Speaker prefix shown at the start of the first line, if any.")
+    forced: list[str] = Field(
+        default_factory=list, description="Limits the speech itself makes impossible for this cue."
+    )
 
     @property
     def text(self) -> str:
@@ -131,12 +134,15 @@ class Violation(_Model):
     limit: str = Field(description="line_length, lines, min_duration, max_duration, reading_speed or gap.")
     detail: str
     text: str
+    forced: bool = Field(False, description="True when the speech timing makes the limit impossible.")
 
 
 class CaptionReport(_Model):
     cues: int
     within: dict[str, float] = Field(description="Share of cues within each limit (0..1).")
     all_limits: float = Field(description="Share of cues within every limit.")
+    all_allowed: float = Field(
+        1.0, description="Share of cues within every limit their speech timing allows (forced violations excepted).")
     violations: list[Violation] = Field(default_factory=list)
 
 
@@ -162,3 +168,4 @@ class Manifest(_Model):
     timings: dict[str, float]
     content_key: str = Field(description="Hash of everything the outputs were made from.")
     captions: dict | None = Field(None, description="The caption report: shares within each limit, violations.")
+    warnings: list[str] = Field(default_factory=list, description="Things a person should know, e.g. no speech.")

@@ -131,6 +131,9 @@ def apply_rules(transcript: Transcript, rules: RuleSet) -> Transcript:
     segments, changed = [], 0
     for seg in transcript.segments:
         text = seg.text
+        if not any(p.search(text) for _, _, p in compiled):  # most segments need no edit
+            segments.append(seg)
+            continue
         for label, rule, pattern in compiled:
             # A literal replacement is literal: no group or backslash processing.
             repl = rule.replacement if rule.type == "regex" else (lambda _m, r=rule.replacement: r)

@@ -92,6 +92,8 @@ def test_speaker_prefix_modes():
     assert [c.lines[0] for c in always] == ["Eoin: hello there and more from me", "Luciano: hi"]
     never = layout(transcript_from(segs, names), S.model_copy(update={"speaker_prefix": "never"}))
     assert [c.lines[0] for c in never] == ["hello there and more from me", "hi"]
+    unnamed = layout(transcript_from(segs), S)
+    assert [c.lines[0] for c in unnamed] == ["hello there and more from me", "- hi"] and unnamed[1].text == "hi"
 
 
 def test_impossible_speech_is_laid_out_and_reported():

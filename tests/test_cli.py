@@ -47,3 +47,39 @@ def test_bad_input_is_one_clear_line_and_exit_2(tmp_path: Path, capsys):
 def test_schema_command_prints_the_documented_schema(capsys):
     assert main(["schema"]) == 0
     assert json.loads(capsys.readouterr().out) == json.loads(SCHEMA_FILE.read_text())
+
+
+def test_captions_check_reports_limits_of_any_file(tmp_path: Path, capsys):
+    ours = tmp_path / "ours.vtt"
+    ours.write_text("WEBVTT\n\n00:00:00.000 --> 00:00:02.000\n<v Eoin>Hello there.\n\n"
+                    "00:00:02.100 --> 00:00:04.000\n<v Luciano>Hi Eoin, welcome back to the show.\n")
+    assert main(["captions-check", str(ours)]) == 0
+    out = capsys.readouterr().out
+    assert "all limits" in out and "100.0%" in out
+    theirs = tmp_path / "v2.srt"
+    theirs.write_text("1\n00:00:00,000 --> 00:00:01,000\nThis single caption line is far longer than forty-two characters\n\n"
+                      "2\n00:00:01,000 --> 00:00:01,200\nand overlaps\n")
+    assert main(["captions-check", str(theirs)]) == 1
+    out = " ".join(capsys.readouterr().out.split())
+    assert "cue 1 at 0.000 s: line_length (64 characters)" in out
+    assert "cue 1 at 0.000 s: gap (0.000 s to the next cue)" in out and "cue 2 at 1.000 s: min_duration" in out
+    garbage = tmp_path / "x.srt"
+    garbage.write_bytes(b"\xff\xfe not captions")
+    assert main(["captions-check", str(garbage)]) == 2
+
+
+@pytest.mark.usefixtures("prefect_server")
+def test_bad_rule_file_is_one_clear_line(tmp_path: Path, capsys):
+    rules = tmp_path / "rules.yaml"
+    rules.write_text("- {type: regex, search: '[unclosed', replacement: x}\n")
+    code = main(["transcribe", str(tmp_path / "never-read.mp3"), "--rules", str(rules), "--out", str(tmp_path / "out")])
+    err = " ".join(capsys.readouterr().err.split())
+    assert code == 2 and f"error: {rules}: rule 1: invalid regex '[unclosed'" in err
+    assert not (tmp_path / "out").exists()
+
+
+def test_rules_example_is_a_valid_rule_file(capsys):
+    from podwhisperer.rules import parse_rules
+
+    assert main(["rules-example"]) == 0
+    assert len(parse_rules(capsys.readouterr().out.encode(), "example").rules) >= 8
