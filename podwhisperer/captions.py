@@ -187,6 +187,9 @@ def _time(cues: list[Cue], s: CaptionSettings) -> None:
         if c.end - c.start < needed:
             c.start = max(min(c.start, c.end - needed), c.start - MAX_LEAD_IN_S, prev_end + s.min_gap_s, 0.0)
         c.start, c.end = round(c.start, 3), round(c.end, 3)
+        if c.prefix and c.end > c.start and chars / (c.end - c.start) > s.max_cps >= (chars - len(c.prefix)) / (c.end - c.start):
+            c.lines[0] = c.lines[0][len(c.prefix):]  # the speaker prefix alone would make it too fast to read
+            c.prefix = ""
         prev_end = c.end
 
 

