@@ -53,7 +53,7 @@ def bare(path: Path, settings) -> float:
                          cpu_threads=s.cpu_threads or os.cpu_count())
     segments, _ = BatchedInferencePipeline(model).transcribe(
         str(path), batch_size=s.batch_size, beam_size=s.beam_size, language=s.language,
-        word_timestamps=True, vad_filter=s.vad, without_timestamps=False)
+        word_timestamps=True, vad_filter=s.vad)
     n = sum(len(seg.words or []) for seg in segments)
     assert n > 0
     return time.perf_counter() - t0

@@ -8,7 +8,7 @@ from podwhisperer.model import Manifest
 from podwhisperer.settings import Settings
 from podwhisperer.tasks.audio import stage_audio
 from podwhisperer.tasks.captions import build_captions
-from podwhisperer.tasks.rules import apply_rules, load_rules, vocabulary
+from podwhisperer.tasks.rules import apply_rules, load_rules
 from podwhisperer.tasks.transcribe import transcribe
 from podwhisperer.tasks.write import write_outputs
 
@@ -19,7 +19,7 @@ def transcribe_episode(audio: str, title: str | None = None, settings: Settings 
     settings = settings or Settings()
     ruleset = load_rules(settings.rules, settings.audio)  # a bad rule file fails before any audio work
     staged = stage_audio(audio, settings.audio)
-    raw = transcribe(staged, settings.engine, vocabulary(ruleset, settings.engine))
+    raw = transcribe(staged, settings.engine, ruleset)
     edited = apply_rules(raw, ruleset)
     captions = build_captions(edited, settings.captions)
     return write_outputs(audio, title, staged, raw, edited, captions, settings.output, settings.model_dump(mode="json"))

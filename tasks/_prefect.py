@@ -81,3 +81,14 @@ def is_transient(*transient: type[BaseException]) -> Callable[..., bool]:
         return isinstance(exc, transient)
 
     return condition
+
+
+def network_retries() -> dict[str, Any]:
+    """Task options for steps that fetch over the network: 3 retries, exponential backoff with
+    jitter, and only for failures that may pass (bad input fails at once)."""
+    from prefect.tasks import exponential_backoff
+
+    from podwhisperer.audio import TransientFetchError
+
+    return dict(retries=3, retry_delay_seconds=exponential_backoff(backoff_factor=2), retry_jitter_factor=0.5,
+                retry_condition_fn=is_transient(TransientFetchError))

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 from prefect import task
-from prefect.tasks import exponential_backoff
 
 from podwhisperer import audio
 from podwhisperer.model import AudioInfo
 from podwhisperer.settings import AudioSettings
 from podwhisperer.progress import report
 
-from ._prefect import ContentKey, is_transient, model_fingerprint
+from ._prefect import ContentKey, model_fingerprint, network_retries
 
 
 def _wav_still_there(inputs: dict, key: str) -> bool:
@@ -21,10 +20,7 @@ def _wav_still_there(inputs: dict, key: str) -> bool:
 
 @task(
     name="stage-audio",
-    retries=3,
-    retry_delay_seconds=exponential_backoff(backoff_factor=2),
-    retry_jitter_factor=0.5,
-    retry_condition_fn=is_transient(audio.TransientFetchError),
+    **network_retries(),
     timeout_seconds=3600,
     persist_result=True,
     cache_policy=ContentKey(

@@ -2,19 +2,16 @@
 
 from __future__ import annotations
 
-import json
-
 from prefect import task
 from prefect.artifacts import create_table_artifact
-from prefect.tasks import exponential_backoff
 
 from podwhisperer import audio, rules
 from podwhisperer.model import Transcript
 from podwhisperer.progress import report
 from podwhisperer.rules import RuleSet
-from podwhisperer.settings import AudioSettings, EngineSettings, RulesSettings
+from podwhisperer.settings import AudioSettings, RulesSettings
 
-from ._prefect import ContentKey, is_transient, model_fingerprint
+from ._prefect import ContentKey, model_fingerprint, network_retries
 
 
 def _rules_fingerprint(settings: RulesSettings) -> str | None:
@@ -25,24 +22,13 @@ def _rules_fingerprint(settings: RulesSettings) -> str | None:
 
 @task(
     name="load-rules",
-    retries=3,
-    retry_delay_seconds=exponential_backoff(backoff_factor=2),
-    retry_jitter_factor=0.5,
-    retry_condition_fn=is_transient(audio.TransientFetchError),
+    **network_retries(),
     timeout_seconds=120,
     persist_result=True,
     cache_policy=ContentKey(fingerprints={"settings": _rules_fingerprint}, modules=("podwhisperer.rules",)),
 )
 def load_rules(settings: RulesSettings, fetch_settings: AudioSettings) -> RuleSet:
     return rules.load_rules(settings.source, fetch_settings)
-
-
-@task(name="vocabulary", persist_result=True, cache_policy=ContentKey(
-    fingerprints={"ruleset": lambda r: json.dumps(r.targets()), "engine": model_fingerprint},
-    modules=("podwhisperer.rules",)))
-def vocabulary(ruleset: RuleSet, engine: EngineSettings) -> list[str]:
-    """Names and terms the rules produce, given to the recognizer as hotwords (if enabled)."""
-    return ruleset.targets() if engine.hotwords_from_rules else []
 
 
 @task(

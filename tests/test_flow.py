@@ -21,8 +21,8 @@ from .conftest import free_port, task_states
 
 pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("prefect_server")]
 
-ALL_TASKS = ["load-rules", "stage-audio", "vocabulary", "transcribe", "apply-rules", "build-captions", "write-outputs"]
-UPSTREAM = dict.fromkeys(["load-rules", "stage-audio", "vocabulary", "transcribe", "apply-rules"], "Cached")
+ALL_TASKS = ["load-rules", "stage-audio", "transcribe", "apply-rules", "build-captions", "write-outputs"]
+UPSTREAM = dict.fromkeys(["load-rules", "stage-audio", "transcribe", "apply-rules"], "Cached")
 
 
 def run(audio: str, settings, title: str | None = None):
@@ -264,7 +264,7 @@ def test_rules_fix_names_everywhere_and_an_edited_rule_file_reruns_only_downstre
     rules_file.write_text(RULES + "- {type: literal, search: Owen, replacement: Eoin}\n")  # same vocabulary
     _, tasks = run(str(episode_mp3), with_rules)
     assert {n: s for n, (s, _) in tasks.items()} == {
-        "load-rules": "Completed", "stage-audio": "Cached", "vocabulary": "Cached", "transcribe": "Cached",
+        "load-rules": "Completed", "stage-audio": "Cached", "transcribe": "Cached",
         "apply-rules": "Completed", "build-captions": "Cached", "write-outputs": "Completed"}
 
 

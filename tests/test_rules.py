@@ -3,7 +3,7 @@ import json
 import pytest
 
 from podwhisperer.model import EngineInfo, Segment, Transcript, Word
-from podwhisperer.rules import RulesError, apply_rules, dumps_example, load_rules, parse_rules
+from podwhisperer.rules import RuleSet, RulesError, apply_rules, dumps_example, load_rules, parse_rules
 from podwhisperer.settings import AudioSettings
 
 ENGINE = EngineInfo(engine="t", model="t", device="cpu", compute_type="int8")
@@ -20,7 +20,7 @@ def transcript(*texts: str) -> Transcript:
     return Transcript(audio_sha256="0" * 64, language="en", duration=t, segments=segs, engine=ENGINE)
 
 
-def rules(*items) -> "RuleSet":  # noqa: F821
+def rules(*items) -> RuleSet:
     return parse_rules(json.dumps(list(items)).encode(), "rules.json")
 
 
