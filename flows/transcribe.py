@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from prefect import flow
+from prefect.utilities.annotations import opaque
 
 from podwhisperer.model import Manifest
 from podwhisperer.settings import Settings
@@ -15,11 +16,16 @@ from podwhisperer.tasks.write import write_outputs
 
 @flow(name="transcribe-episode", description="One podcast episode to transcript and captions.")
 def transcribe_episode(audio: str, title: str | None = None, settings: Settings | None = None) -> Manifest:
-    """``audio``: a local path, an http(s) URL or an s3:// URI. ``title`` names the output folder."""
+    """``audio``: a local path, an http(s) URL or an s3:// URI. ``title`` names the output folder.
+
+    ``opaque(...)``: Prefect still links the task that made a transcript, but does not walk its
+    thousands of words looking for futures (that walk was most of a cached rerun's time).
+    """
     settings = settings or Settings()
     ruleset = load_rules(settings.rules, settings.audio)  # a bad rule file fails before any audio work
     staged = stage_audio(audio, settings.audio)
     raw = transcribe(staged, settings.engine, ruleset)
-    edited = apply_rules(raw, ruleset)
-    captions = build_captions(edited, settings.captions)
-    return write_outputs(audio, title, staged, raw, edited, captions, settings.output, settings.model_dump(mode="json"))
+    edited = apply_rules(opaque(raw), ruleset)
+    captions = build_captions(opaque(edited), settings.captions)
+    return write_outputs(audio, title, staged, opaque(raw), opaque(edited), opaque(captions), settings.output,
+                         settings.model_dump(mode="json"))

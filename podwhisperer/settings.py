@@ -76,7 +76,7 @@ class CaptionSettings(BaseModel):
     """How transcript segments become caption cues (the captions task)."""
 
     max_line_chars: int = Field(42, ge=10, description="Characters per caption line, spaces counted.")
-    max_lines: int = Field(2, ge=1, le=3, description="Lines per cue.")
+    max_lines: int = Field(2, ge=1, le=2, description="Lines per cue (1 or 2).")
     min_cue_duration_s: float = Field(0.833, ge=0, description="Shortest a cue stays on screen (5/6 s).")
     max_cue_duration_s: float = Field(7.0, gt=0, description="Longest a cue stays on screen.")
     target_cps: float = Field(17.0, gt=0, description="Reading speed aimed for (characters/s).")
