@@ -63,17 +63,3 @@ def publish_dir(files: dict[str, bytes], dest: Path) -> None:
         shutil.rmtree(staging, ignore_errors=True)
         raise
 
-
-def atomic_write_bytes(path: Path, data: bytes) -> None:
-    """Write one file by temp file + rename, so readers never see a partial file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise

@@ -1,9 +1,8 @@
-import os
 from pathlib import Path
 
 import pytest
 
-from podwhisperer.storage import atomic_write_bytes, publish_dir, slugify
+from podwhisperer.storage import publish_dir, slugify
 
 SHA = "0123456789abcdef" * 4
 
@@ -43,11 +42,3 @@ def test_publish_dir_failure_leaves_old_content_and_no_temp(tmp_path: Path):
     assert (dest / "a.txt").read_bytes() == b"old"
     assert [p.name for p in tmp_path.iterdir()] == ["ep"]
 
-
-def test_atomic_write_leaves_no_temp_on_failure(tmp_path: Path):
-    target = tmp_path / "f.json"
-    atomic_write_bytes(target, b"{}")
-    with pytest.raises(TypeError):
-        atomic_write_bytes(target, "not bytes")  # type: ignore[arg-type]
-    assert target.read_bytes() == b"{}"
-    assert os.listdir(tmp_path) == ["f.json"]
