@@ -218,6 +218,11 @@ def check_complete(source: str, declared: float | None, trusted: bool, decoded: 
         )
 
 
+def staged_wav_path(sha256: str, settings: AudioSettings) -> Path:
+    """Where the engine's WAV for this content lives: named by content, so staging is idempotent."""
+    return settings.work_dir / "audio" / f"{sha256}-{settings.sample_rate}.wav"
+
+
 def stage(source: str, settings: AudioSettings) -> AudioInfo:
     """Fetch, hash, validate and convert one input. Idempotent: the WAV is named by content."""
     t0 = time.perf_counter()
@@ -230,7 +235,7 @@ def stage(source: str, settings: AudioSettings) -> AudioInfo:
             raise AudioInputError(source, "file is empty (0 bytes)")
         sha = sha256_file(original)
         info = probe(original, source)
-        wav = settings.work_dir / "audio" / f"{sha}-{settings.sample_rate}.wav"
+        wav = staged_wav_path(sha, settings)
         wav.parent.mkdir(parents=True, exist_ok=True)
         tmp_wav = Path(tmp) / "audio.wav"
         decoded = convert(original, tmp_wav, source, settings.sample_rate)

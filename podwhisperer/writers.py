@@ -83,19 +83,25 @@ def render_vtt(transcript: Transcript, captions: Captions) -> str:
     return "\n".join(out)
 
 
+def speaker_turns(transcript: Transcript) -> list[tuple[str, float, str]]:
+    """(speaker name, start, text): consecutive segments of one speaker are one turn."""
+    turns: list[tuple[str, float, str]] = []
+    for seg in transcript.segments:
+        name = speaker_name(seg.speaker, transcript.speaker_names)
+        if turns and turns[-1][0] == name:
+            turns[-1] = (name, turns[-1][1], f"{turns[-1][2]} {seg.text}")
+        else:
+            turns.append((name, seg.start, seg.text))
+    return turns
+
+
 def render_markdown(title: str, transcript: Transcript) -> str:
-    """Speaker turns with their start time; consecutive segments of one speaker are one turn."""
+    """Speaker turns with their start time."""
     out = [f"# {title}"]
     if not transcript.segments:
         out += ["", "_No speech was detected in this episode._"]
-    previous = None
-    for seg in transcript.segments:
-        name = speaker_name(seg.speaker, transcript.speaker_names)
-        if name == previous:
-            out[-1] += " " + seg.text
-        else:
-            out += ["", f"**{name}** [{format_timestamp(seg.start)[:8]}]", "", seg.text]
-            previous = name
+    for name, start, text in speaker_turns(transcript):
+        out += ["", f"**{name}** [{format_timestamp(start)[:8]}]", "", text]
     return "\n".join(out).rstrip() + "\n"
 
 
@@ -113,15 +119,9 @@ def render_words(transcript: Transcript) -> bytes:
 
 def render_text(transcript: Transcript) -> str:
     """Plain text, one paragraph per speaker turn, prefixed with the speaker when there are several."""
-    turns: list[tuple[str, list[str]]] = []
-    for seg in transcript.segments:
-        name = speaker_name(seg.speaker, transcript.speaker_names)
-        if turns and turns[-1][0] == name:
-            turns[-1][1].append(seg.text)
-        else:
-            turns.append((name, [seg.text]))
-    several = len({name for name, _ in turns}) > 1
-    return "".join(f"{name + ': ' if several else ''}{' '.join(texts)}\n\n" for name, texts in turns).rstrip("\n") + "\n"
+    turns = speaker_turns(transcript)
+    several = len({name for name, _, _ in turns}) > 1
+    return "".join(f"{name + ': ' if several else ''}{text}\n\n" for name, _, text in turns).rstrip("\n") + "\n"
 
 
 def render_all(title: str, raw: Transcript, transcript: Transcript, captions: Captions) -> dict[str, bytes]:

@@ -13,9 +13,7 @@ from ._prefect import ContentKey, model_fingerprint, network_retries
 
 
 def _wav_still_there(inputs: dict, key: str) -> bool:
-    s: AudioSettings = inputs["settings"]
-    sha = audio.source_fingerprint(inputs["source"])
-    return (s.work_dir / "audio" / f"{sha}-{s.sample_rate}.wav").is_file()
+    return audio.staged_wav_path(audio.source_fingerprint(inputs["source"]), inputs["settings"]).is_file()
 
 
 @task(

@@ -36,7 +36,7 @@ def load_rules(settings: RulesSettings, fetch_settings: AudioSettings) -> RuleSe
     timeout_seconds=600,
     persist_result=True,
     cache_policy=ContentKey(
-        fingerprints={"transcript": lambda t: t.content_hash(), "ruleset": lambda r: r.sha256 + r.model_dump_json()},
+        fingerprints={"transcript": lambda t: t.content_hash(), "ruleset": model_fingerprint},
         modules=("podwhisperer.rules", "podwhisperer.align", "podwhisperer.model"),
     ),
 )

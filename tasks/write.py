@@ -64,8 +64,8 @@ def write_outputs(
     settings: OutputSettings,
     config: dict,
 ) -> Manifest:
-    t0 = time.perf_counter()
     """``raw``: the engine's transcript; ``transcript``: after rules (and LLM) edits."""
+    t0 = time.perf_counter()
     inputs = dict(source=source, title=title, audio=audio, raw=raw, transcript=transcript, captions=captions,
                   settings=settings, config=config)
     key, dest = content_key(inputs), episode_dir(inputs)
