@@ -23,6 +23,20 @@ from .model import Segment, Word
 
 def lcs_pairs(a: list[str], b: list[str]) -> list[tuple[int, int]]:
     """Index pairs of one longest common subsequence of ``a`` and ``b`` (exact token match)."""
+    # A common prefix and suffix belong to an LCS: only the edited middle needs the table
+    # (an edit usually touches a word or two of a segment).
+    head = 0
+    while head < min(len(a), len(b)) and a[head] == b[head]:
+        head += 1
+    tail = 0
+    while tail < min(len(a), len(b)) - head and a[-1 - tail] == b[-1 - tail]:
+        tail += 1
+    middle = _lcs_table(a[head:len(a) - tail], b[head:len(b) - tail])
+    return ([(i, i) for i in range(head)] + [(i + head, j + head) for i, j in middle]
+            + [(len(a) - tail + k, len(b) - tail + k) for k in range(tail)])
+
+
+def _lcs_table(a: list[str], b: list[str]) -> list[tuple[int, int]]:
     n, m = len(a), len(b)
     table = [[0] * (m + 1) for _ in range(n + 1)]
     for i in range(n - 1, -1, -1):

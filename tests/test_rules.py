@@ -69,6 +69,8 @@ def test_literal_replacement_is_not_a_template():
     ('[{"type": "literal", "search": "a", "replacement": "b", "wholeword": true}]', "rule 1: wholeword: Extra inputs"),
     ("{not yaml: [", "not valid YAML or JSON"),
     ('{"type": "literal"}', "expected a list of rules"),
+    ('{"rules": [], "vocabulary": "Eoin"}', "vocabulary must be a list of non-empty strings"),
+    ('{"rules": [], "vocabulary": ["Eoin", " "]}', "vocabulary must be a list of non-empty strings"),
 ])
 def test_invalid_rule_files_name_the_rule_and_reason(doc, message):
     with pytest.raises(RulesError, match="^rules.json: .*" + message.replace("(", r"\(").replace("[", r"\[")):
@@ -83,3 +85,30 @@ def test_yaml_file_with_rules_key_and_example(tmp_path):
     assert len(parse_rules(dumps_example().encode(), "example").rules) == 8
     with pytest.raises(RulesError, match="rule file .*no such file"):
         load_rules(str(tmp_path / "missing.yaml"), AudioSettings(work_dir=tmp_path))
+
+
+def test_vocabulary_primes_the_recognizer_before_rule_targets():
+    doc = """
+vocabulary: [Luciano  Mammino, re:Invent, AWS Bites]
+rules:
+  - {type: literal, search: AWS Bytes, replacement: AWS Bites}
+  - {type: regex, search: '(\\d+) percent', replacement: '\\1%'}
+  - {type: literal, search: um, replacement: ''}
+"""
+    rs = parse_rules(doc.encode(), "rules.yaml")
+    # vocabulary first, whitespace tidied, no duplicates; a template or an empty replacement is no term
+    assert rs.targets() == ["Luciano Mammino", "re:Invent", "AWS Bites"]
+    assert len(rs.rules) == 3
+
+
+def test_one_quick_test_for_all_rules_misses_nothing():
+    # Case-sensitive and insensitive rules, and rules referring to their own groups (which
+    # cannot join the single alternation that screens segments), each still find their segment.
+    r = rules({"type": "regex", "search": r"(\d+) percent", "replacement": r"\1%"},
+              {"type": "regex", "search": r"\b(\w+) \1\b", "replacement": r"\1"},
+              {"type": "regex", "search": r"(?P<w>u+m), (?P=w)", "replacement": ""},
+              {"type": "regex", "search": "lambda", "replacement": "Lambda", "case_sensitive": True},
+              {"type": "literal", "search": "bytes", "replacement": "Bites"})
+    out = apply_rules(transcript("the the end", "uum, uum ok", "lambda and LAMBDA", "AWS BYTES", "nothing here", "5 percent"), r)
+    assert [s.text for s in out.segments] == ["the end", "ok", "Lambda and LAMBDA", "AWS Bites", "nothing here", "5%"]
+    assert out.edits[-1].changed_segments == 5
