@@ -145,7 +145,10 @@ def _any_rule(compiled: list[tuple[str, Rule, re.Pattern[str]]]):
     alone = [p for _, _, p in compiled if _SELF_REFERENCE.search(p.pattern)]
     if joinable:
         scoped = [f"(?{'i' if p.flags & re.IGNORECASE else '-i'}:{p.pattern})" for p in joinable]
-        alone.insert(0, re.compile("|".join(scoped)))
+        try:
+            alone.insert(0, re.compile("|".join(scoped)))
+        except re.error:  # e.g. a global flag such as (?x) inside a pattern: test each on its own
+            alone = [p for _, _, p in compiled]
     return lambda text: any(p.search(text) for p in alone)
 
 

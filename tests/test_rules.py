@@ -109,6 +109,8 @@ def test_one_quick_test_for_all_rules_misses_nothing():
               {"type": "regex", "search": r"(?P<w>u+m), (?P=w)", "replacement": ""},
               {"type": "regex", "search": "lambda", "replacement": "Lambda", "case_sensitive": True},
               {"type": "literal", "search": "bytes", "replacement": "Bites"})
+    assert apply_rules(transcript("so lambda"), rules({"type": "regex", "search": "(?i)LAMBDA", "replacement": "λ"},
+                                                      *[x.model_dump() for x in r.rules])).segments[0].text == "so λ"
     out = apply_rules(transcript("the the end", "uum, uum ok", "lambda and LAMBDA", "AWS BYTES", "nothing here", "5 percent"), r)
     assert [s.text for s in out.segments] == ["the end", "ok", "Lambda and LAMBDA", "AWS Bites", "nothing here", "5%"]
     assert out.edits[-1].changed_segments == 5
