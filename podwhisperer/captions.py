@@ -15,7 +15,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
-from .model import CaptionReport, Captions, Cue, Transcript, Violation
+from .model import CaptionReport, Captions, Cue, Transcript, Violation, Word
 from .settings import CaptionSettings
 
 SENTENCE_END = (".", "?", "!", "…", '."', '?"', '!"')
@@ -32,41 +32,43 @@ SPEAKER, SENTENCE, PAUSE, CLAUSE_P, JOINER, NONE = range(6)
 
 
 @dataclass(slots=True)
-class _W:
-    text: str
+class _Draft:
+    """A cue while its display times are worked out (a Cue once they are final)."""
     start: float
     end: float
+    lines: list[str]
     speaker: str | None
+    prefix: str
+    forced: list[str]
 
 
-def _break_rank(words: list[_W], k: int) -> int:
-    """How good it is to break after ``words[k]``."""
-    if k + 1 >= len(words) or words[k + 1].speaker != words[k].speaker:
-        return SPEAKER
-    w, nxt = words[k], words[k + 1]
-    if w.text.endswith(SENTENCE_END):
-        return SENTENCE
-    if nxt.start - w.end >= PAUSE_S:
-        return PAUSE
-    if w.text.endswith(CLAUSE):
-        return CLAUSE_P
-    if nxt.text.lower().strip(",.;:!?\"'") in JOINERS:
-        return JOINER
-    return NONE
+def _break_ranks(words: list[Word], speakers: list[str | None]) -> list[int]:
+    """How good it is to break after each word (one pass: it runs for every word of an episode)."""
+    ranks = []
+    for w, nxt, who, next_who in zip(words, words[1:], speakers, speakers[1:]):
+        text = w.text
+        if next_who != who:
+            ranks.append(SPEAKER)
+        elif text.endswith(SENTENCE_END):
+            ranks.append(SENTENCE)
+        elif nxt.start - w.end >= PAUSE_S:
+            ranks.append(PAUSE)
+        elif text.endswith(CLAUSE):
+            ranks.append(CLAUSE_P)
+        elif nxt.text.lower().strip(",.;:!?\"'") in JOINERS:
+            ranks.append(JOINER)
+        else:
+            ranks.append(NONE)
+    return ranks + [SPEAKER] if words else []
 
 
-def split_lines(words: list[_W], width: int, max_lines: int, prefix: str = "",
-                ranks: list[int] | None = None) -> list[str]:
-    """Best 1- or 2-line layout: one line if it fits; else the balanced split with the best break.
-
-    ``ranks[k]``: how good a break after ``words[k]`` is (computed here when not given).
-    """
-    texts = [w.text for w in words]
+def split_lines(texts: list[str], width: int, max_lines: int, prefix: str, ranks: list[int]) -> list[str]:
+    """Best 1- or 2-line layout of one cue's words: one line if it fits; else the balanced split
+    with the best break (``ranks[k]``: how good a break after ``texts[k]`` is)."""
     lens = [len(t) for t in texts]
     total = sum(lens) + len(lens) - 1 + len(prefix)
     if total <= width or len(texts) == 1 or max_lines == 1:
         return [prefix + " ".join(texts)]
-    ranks = ranks if ranks is not None else [_break_rank(words, k) for k in range(len(words))]
     best_cost, best_k, a = None, 1, len(prefix) - 1
     for k in range(1, len(texts)):
         a += lens[k - 1] + 1  # length of the first line with k words
@@ -82,39 +84,42 @@ def split_lines(words: list[_W], width: int, max_lines: int, prefix: str = "",
 _LINE_BREAK_COST = {SENTENCE: 0, PAUSE: 2, CLAUSE_P: 2, JOINER: 6}
 
 
-def _fits(lens: list[int], prefix_len: int, duration: float, s: CaptionSettings) -> bool:
-    """Can words of these lengths be one cue: within the duration and in at most ``max_lines``?"""
-    if len(lens) == 1:
-        return True
-    if duration > s.max_cue_duration_s:
-        return False
-    total = sum(lens) + len(lens) - 1 + prefix_len
-    if total <= s.max_line_chars:
-        return True
-    if s.max_lines < 2 or total > s.max_line_chars * s.max_lines + 1:
-        return False
-    first = prefix_len - 1
-    for k in range(len(lens) - 1):  # two lines: is there a split with both short enough?
-        first += lens[k] + 1
-        if first > s.max_line_chars:
-            return False
-        if total - first - 1 <= s.max_line_chars:
-            return True
-    return False
+def _fill(words: list[Word], lens: list[int], i: int, end: int, reserve: int, s: CaptionSettings) -> int:
+    """End (exclusive, at most ``end``) of the longest run ``words[i:j]`` that can be one cue: within
+    the duration and in at most ``max_lines`` lines (``reserve``: characters a prefix takes).
+
+    Incremental: a second line exists when the first holds as many words as fit (``g`` only ever
+    moves forward), so each word is looked at a constant number of times.
+    """
+    width, two_lines = s.max_line_chars, s.max_lines >= 2
+    total = first = reserve + lens[i]  # one line of everything; the first of two lines
+    g, j = i + 1, i + 1  # first line: words[i:g]; candidate end: words[i:j + 1]
+    while j < end:
+        if words[j].end - words[i].start > s.max_cue_duration_s:
+            break
+        total += lens[j] + 1
+        if total > width:
+            if not two_lines or first > width:
+                break
+            while g < j and first + 1 + lens[g] <= width:
+                first += 1 + lens[g]
+                g += 1
+            if total - first - 1 > width:  # the second line would be too long too
+                break
+        j += 1
+    return j
 
 
-def _chunks(words: list[_W], ranks: list[int], s: CaptionSettings, first_prefix: int, prefix: int) -> list[list[_W]]:
-    """Cut one speaker's run of words into cues: fill, and on overflow back up to the best break."""
-    cues: list[list[_W]] = []
-    lens = [len(w.text) for w in words]
+def _chunks(words: list[Word], lens: list[int], ranks: list[int], start: int, end: int, s: CaptionSettings,
+            first_prefix: int, prefix: int) -> list[tuple[int, int]]:
+    """Cut one speaker's run ``words[start:end]`` into cues (index ranges): fill, and on overflow
+    back up to the best break."""
+    cues: list[tuple[int, int]] = []
     floor = 0.4 * s.max_line_chars * s.max_lines  # a cue cut short at a good break still holds this much
-    i = 0
-    while i < len(words):
-        reserve = prefix if cues else first_prefix
-        j = i + 1
-        while j < len(words) and _fits(lens[i:j + 1], reserve, words[j].end - words[i].start, s):
-            j += 1
-        if j < len(words):  # overflow: choose the best break inside words[i:j]
+    i = start
+    while i < end:
+        j = _fill(words, lens, i, end, prefix if cues else first_prefix, s)
+        if j < end:  # overflow: choose the best break inside words[i:j]
             best, size = j - 1, -1
             best_key = (ranks[j - 1], -(j - 1))
             for k in range(i, j):
@@ -122,49 +127,53 @@ def _chunks(words: list[_W], ranks: list[int], s: CaptionSettings, first_prefix:
                 if size >= floor and (ranks[k], -k) < best_key:
                     best, best_key = k, (ranks[k], -k)
             j = best + 1
-        cues.append(words[i:j])
+        cues.append((i, j))
         i = j
     return cues
 
 
 def layout(transcript: Transcript, s: CaptionSettings) -> list[Cue]:
-    words = [_W(w.text, w.start, w.end, seg.speaker or w.speaker) for seg in transcript.segments
-             for w in (seg.words or _even_words(seg))]
-    cues: list[Cue] = []
+    words: list[Word] = []
+    speakers: list[str | None] = []
+    for seg in transcript.segments:
+        seg_words = seg.words or _even_words(seg)
+        words += seg_words
+        speakers += [seg.speaker] * len(seg_words) if seg.speaker else [w.speaker for w in seg_words]
+    texts = [w.text for w in words]
+    lens = [len(t) for t in texts]
+    ranks = _break_ranks(words, speakers)
+    cues: list[_Draft] = []
     run_start = 0
-    for k in range(len(words)):
-        if k + 1 == len(words) or words[k + 1].speaker != words[k].speaker:
-            run = words[run_start:k + 1]
-            ranks = [_break_rank(run, r) for r in range(len(run))]
-            # A named speaker is introduced by name; an unnamed one with the broadcast dash.
-            name = transcript.speaker_names.get(run[0].speaker or "")
-            prefix = f"{name}: " if name else "- "
-            # "change": name the speaker when the speaker changes (not on a lone speaker's first cue).
-            first = s.speaker_prefix == "always" or (s.speaker_prefix == "change" and bool(cues))
-            rest = s.speaker_prefix == "always"
-            at = 0
-            for n, chunk in enumerate(_chunks(run, ranks, s, len(prefix) * first, len(prefix) * rest)):
-                show = first if n == 0 else rest
-                lines = split_lines(chunk, s.max_line_chars, s.max_lines, prefix if show else "",
-                                    ranks[at:at + len(chunk)])
-                at += len(chunk)
-                cues.append(Cue(start=chunk[0].start, end=chunk[-1].end, lines=lines, speaker=chunk[0].speaker,
-                                prefix=prefix if show else ""))
-            run_start = k + 1
+    for k, rank in enumerate(ranks):
+        if rank != SPEAKER:
+            continue
+        # words[run_start:k + 1]: one speaker's run. A named speaker is introduced by name, an
+        # unnamed one with the broadcast dash.
+        speaker = speakers[k]
+        name = transcript.speaker_names.get(speaker or "")
+        prefix = f"{name}: " if name else "- "
+        # "change": name the speaker when the speaker changes (not on a lone speaker's first cue).
+        first = s.speaker_prefix == "always" or (s.speaker_prefix == "change" and bool(cues))
+        rest = s.speaker_prefix == "always"
+        chunks = _chunks(words, lens, ranks, run_start, k + 1, s, len(prefix) * first, len(prefix) * rest)
+        for n, (i, j) in enumerate(chunks):
+            shown = prefix if (first if n == 0 else rest) else ""
+            lines = split_lines(texts[i:j], s.max_line_chars, s.max_lines, shown, ranks[i:j])
+            cues.append(_Draft(words[i].start, words[j - 1].end, lines, speaker, shown, []))
+        run_start = k + 1
     _time(cues, s)
-    return cues
+    return [Cue(start=c.start, end=c.end, lines=c.lines, speaker=c.speaker, prefix=c.prefix, forced=c.forced)
+            for c in cues]
 
 
-def _even_words(seg) -> list:
-    from .model import Word
-
+def _even_words(seg) -> list[Word]:
     tokens = seg.text.split()
     step = (seg.end - seg.start) / max(len(tokens), 1)
     return [Word(text=t, start=seg.start + i * step, end=seg.start + (i + 1) * step, interpolated=True)
             for i, t in enumerate(tokens)]
 
 
-def _time(cues: list[Cue], s: CaptionSettings) -> None:
+def _time(cues: list[_Draft], s: CaptionSettings) -> None:
     """Display times: long enough to read (min duration, target speed) using the silence after the
     speech, never past 7 s, and always ending ``min_gap_s`` before the next cue starts."""
     prev_end = -float("inf")
@@ -209,20 +218,24 @@ def check(cues: list[Cue], s: CaptionSettings) -> CaptionReport:
         chars = len("".join(c.lines)) + len(c.lines) - 1
         cps = chars / dur if dur > 0 else float("inf")
         gap = cues[i + 1].start - c.end if i + 1 < len(cues) else None
-        checks = {
-            "line_length": (max(len(line) for line in c.lines) <= s.max_line_chars, f"{max(len(line) for line in c.lines)} characters"),
-            "lines": (len(c.lines) <= s.max_lines, f"{len(c.lines)} lines"),
-            "min_duration": (dur >= s.min_cue_duration_s - 1e-6, f"{dur:.3f} s"),
-            "max_duration": (dur <= s.max_cue_duration_s + 1e-6, f"{dur:.3f} s"),
-            "reading_speed": (cps <= s.max_cps + 1e-6, f"{cps:.1f} characters/s"),
-            "gap": (gap is None or gap >= s.min_gap_s - 1e-3, f"{gap:.3f} s to the next cue" if gap is not None else ""),
+        longest = max(len(line) for line in c.lines)
+        passed = {
+            "line_length": longest <= s.max_line_chars,
+            "lines": len(c.lines) <= s.max_lines,
+            "min_duration": dur >= s.min_cue_duration_s - 1e-6,
+            "max_duration": dur <= s.max_cue_duration_s + 1e-6,
+            "reading_speed": cps <= s.max_cps + 1e-6,
+            "gap": gap is None or gap >= s.min_gap_s - 1e-3,
         }
-        for limit, (passed, detail) in checks.items():
-            if passed:
+        for limit, ok_here in passed.items():
+            if ok_here:
                 ok[limit] += 1
-            else:
-                violations.append(Violation(cue=i + 1, start=c.start, limit=limit, detail=detail,
-                                            text=" / ".join(c.lines), forced=limit in c.forced))
+                continue
+            detail = (f"{longest} characters" if limit == "line_length" else f"{len(c.lines)} lines" if limit == "lines"
+                      else f"{cps:.1f} characters/s" if limit == "reading_speed"
+                      else f"{gap:.3f} s to the next cue" if limit == "gap" else f"{dur:.3f} s")
+            violations.append(Violation(cue=i + 1, start=c.start, limit=limit, detail=detail,
+                                        text=" / ".join(c.lines), forced=limit in c.forced))
     n = len(cues)
     return CaptionReport(
         cues=n,

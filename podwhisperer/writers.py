@@ -6,7 +6,6 @@ and printed ``00:00:59.1000``).
 
 from __future__ import annotations
 
-import json
 import math
 from datetime import timedelta
 from html import escape
@@ -107,13 +106,14 @@ def render_markdown(title: str, transcript: Transcript) -> str:
 
 def render_words(transcript: Transcript) -> bytes:
     """Every word with its timing, score, speaker and ``interpolated`` (the timing was synthesized:
-    the engine gave none, or an edit made the word). Dumped and serialized by pydantic's core:
-    a 30,000-word episode takes milliseconds, not the half second plain ``json`` takes."""
+    the engine gave none, or an edit made the word). The rows are the words' own field dicts,
+    serialized by pydantic's core: a 30,000-word episode in tens of milliseconds."""
     rows = []
-    for seg in transcript.model_dump(include={"segments": {"__all__": {"speaker", "words"}}})["segments"]:
-        for w in seg["words"]:
-            w["speaker"] = w["speaker"] or seg["speaker"]
-            rows.append(w)
+    for seg in transcript.segments:
+        for w in seg.words:
+            row = dict(w.__dict__)  # a pydantic model's fields, as they are
+            row["speaker"] = row["speaker"] or seg.speaker
+            rows.append(row)
     return to_json(rows) + b"\n"
 
 
@@ -126,11 +126,11 @@ def render_text(transcript: Transcript) -> str:
 
 def render_all(title: str, raw: Transcript, transcript: Transcript, captions: Captions) -> dict[str, bytes]:
     return {
-        RAW_TRANSCRIPT: raw.model_dump_json(indent=2).encode(),
-        TRANSCRIPT: transcript.model_dump_json(indent=2).encode(),
+        RAW_TRANSCRIPT: to_json(raw, indent=2),  # pydantic's core, straight to bytes
+        TRANSCRIPT: to_json(transcript, indent=2),
         WORDS: render_words(transcript),
         TEXT: render_text(transcript).encode(),
-        CAPTION_JSON: json.dumps(caption_json(transcript, captions), indent=2, ensure_ascii=False).encode(),
+        CAPTION_JSON: to_json(caption_json(transcript, captions), indent=2),  # json.dumps(indent=) is pure Python
         SRT: render_srt(captions).encode(),
         VTT: render_vtt(transcript, captions).encode(),
         MARKDOWN: render_markdown(title, transcript).encode(),
