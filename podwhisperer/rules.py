@@ -176,7 +176,7 @@ def apply_rules(transcript: Transcript, rules: RuleSet) -> Transcript:
 
 
 def dumps_example() -> str:
-    """v2's real example rules, as a starting point (``podwhisperer rules-example``)."""
+    """v2's real example rules and the show's vocabulary, as a starting point (``rules-example``)."""
     rules = [
         {"type": "literal", "search": s, "replacement": "Eoin"} for s in ("Owen", "Eoghan")
     ] + [
@@ -187,4 +187,5 @@ def dumps_example() -> str:
          "replacement": "fourTheorem"},
         {"type": "regex", "search": r"\bwhisper ?X\b", "replacement": "WhisperX"},
     ]
-    return json.dumps(rules, indent=2)
+    vocabulary = ["Eoin Shanaghy", "Luciano Mammino", "fourTheorem", "AWS Bites", "WhisperX"]
+    return json.dumps({"vocabulary": vocabulary, "rules": rules}, indent=2)
