@@ -10,7 +10,7 @@ from podwhisperer.settings import Settings
 from podwhisperer.tasks.audio import stage_audio
 from podwhisperer.tasks.captions import build_captions
 from podwhisperer.tasks.rules import apply_rules, load_rules
-from podwhisperer.tasks.transcribe import transcribe
+from podwhisperer.tasks.transcribe import transcribe_audio
 from podwhisperer.tasks.write import write_outputs
 
 
@@ -24,7 +24,7 @@ def transcribe_episode(audio: str, title: str | None = None, settings: Settings 
     settings = settings or Settings()
     ruleset = load_rules(settings.rules, settings.audio)  # a bad rule file fails before any audio work
     staged = stage_audio(audio, settings.audio)
-    raw = transcribe(staged, settings.engine, ruleset)
+    raw = transcribe_audio(staged, ruleset, settings.engine, settings.gpu)  # here or on the GPU pool
     edited = apply_rules(opaque(raw), ruleset)
     captions = build_captions(opaque(edited), settings.captions)
     return write_outputs(audio, title, staged, opaque(raw), opaque(edited), opaque(captions), settings.output,

@@ -48,13 +48,14 @@ def require(tool: str) -> str:
     return path
 
 
-def synthesize(lines: list[tuple[str, str]], dest: Path) -> Path:
-    """Speak ``lines`` (speaker, text) into ``dest``; the format follows its suffix (.wav, .mp3...)."""
+def synthesize(lines: list[tuple[str, str]], dest: Path, turns: list | None = None) -> Path:
+    """Speak ``lines`` (speaker, text) into ``dest``; the format follows its suffix (.wav, .mp3...).
+    ``turns``, if given, receives (speaker, start, end) of each line: the true diarization."""
     espeak = require("espeak-ng")
     with tempfile.TemporaryDirectory() as tmp:
         joined = Path(tmp) / "joined.wav"
         with wave.open(str(joined), "wb") as out:
-            params_set = False
+            params_set, t = False, 0.0
             for i, (speaker, text) in enumerate(lines):
                 voice, speed = VOICES.get(speaker, VOICES["A"])
                 part = Path(tmp) / f"{i}.wav"
@@ -65,6 +66,10 @@ def synthesize(lines: list[tuple[str, str]], dest: Path) -> Path:
                         params_set = True
                     out.writeframes(w.readframes(w.getnframes()))
                     out.writeframes(b"\0" * int(GAP_S * w.getframerate()) * w.getsampwidth())
+                    spoken = w.getnframes() / w.getframerate()
+                    if turns is not None:
+                        turns.append((speaker, round(t, 3), round(t + spoken, 3)))
+                    t += spoken + int(GAP_S * w.getframerate()) / w.getframerate()
         dest.parent.mkdir(parents=True, exist_ok=True)
         if dest.suffix.lower() == ".wav":
             shutil.copyfile(joined, dest)

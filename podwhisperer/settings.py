@@ -13,7 +13,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_MODEL = "tiny.en"
@@ -42,8 +42,11 @@ class AudioSettings(BaseModel):
 class EngineSettings(BaseModel):
     """Which recognizer runs and how (the transcribe task)."""
 
-    engine: Literal["faster-whisper"] = Field(
-        "faster-whisper", description="Transcription engine (CPU: faster-whisper)."
+    engine: Literal["faster-whisper", "whisperx", "whisperx-gpu"] = Field(
+        "faster-whisper",
+        description="faster-whisper: the light CPU engine, in this process. whisperx: WhisperX "
+        "(transcribe, wav2vec2 alignment, pyannote diarization) in this process, on `device`; needs "
+        "the `whisperx` extra. whisperx-gpu: WhisperX dispatched to the GPU work pool (see `gpu`).",
     )
     model: str = Field(
         DEFAULT_MODEL,
@@ -60,8 +63,38 @@ class EngineSettings(BaseModel):
     initial_prompt: str | None = Field(None, description="Text that primes the recognizer.")
     hotwords: list[str] = Field(default_factory=list, description="Names and terms to favour.")
     hotwords_from_rules: bool = Field(
-        True, description="Also favour the words replacement rules produce (names, products)."
+        True, description="Also favour the rule file's vocabulary and the words its rules produce."
     )
+    # WhisperX only. Every model may be a local directory, so a GPU image runs with the hubs offline.
+    align_model: str | None = Field(
+        None, description="WhisperX: wav2vec2 alignment model (a name or a local directory); "
+        "None: WhisperX's default for the language.")
+    diarize: bool = Field(True, description="WhisperX: label speakers with pyannote.")
+    diarize_model: str = Field(
+        "pyannote/speaker-diarization-community-1",
+        description="WhisperX: pyannote diarization pipeline (a name or a local directory).")
+    min_speakers: int | None = Field(None, ge=1, description="WhisperX: fewest speakers expected.")
+    max_speakers: int | None = Field(None, ge=1, description="WhisperX: most speakers expected.")
+    vad_method: Literal["pyannote", "silero"] = Field("pyannote", description="WhisperX: voice activity detector.")
+
+
+class GpuSettings(BaseModel):
+    """How the main flow hands transcription to the GPU work pool (engine ``whisperx-gpu``)."""
+
+    deployment: str = Field(
+        "gpu-transcribe/gpu", description="The GPU flow's deployment (flow name/deployment name).")
+    storage: str | None = Field(
+        None, description="Shared storage both sides reach, an s3://bucket/prefix URI: the audio goes "
+        "up there and the transcript comes back there. Required for whisperx-gpu.")
+    wait: Literal["auto", "suspend", "block"] = Field(
+        "auto", description="suspend: the main flow run suspends (holds no process) and the GPU flow "
+        "resumes it when done; needs the main flow to run from a deployment. block: poll in the "
+        "task. auto: suspend when run from a deployment, else block.")
+    timeout_s: float = Field(3600, gt=0, description="A GPU job not done by then fails the transcription.")
+    poll_s: float = Field(5, gt=0, description="How often a blocking wait looks at the GPU job.")
+    retries: int = Field(1, ge=0, description="How often a failed GPU job is started again.")
+    remote_engine: Literal["whisperx", "faster-whisper"] = Field(
+        "whisperx", description="What the GPU flow runs (faster-whisper: a GPU pool without WhisperX).")
 
 
 class RulesSettings(BaseModel):
@@ -102,6 +135,13 @@ class Settings(BaseSettings):
 
     audio: AudioSettings = Field(default_factory=AudioSettings)
     engine: EngineSettings = Field(default_factory=EngineSettings)
+    gpu: GpuSettings = Field(default_factory=GpuSettings)
     rules: RulesSettings = Field(default_factory=RulesSettings)
     captions: CaptionSettings = Field(default_factory=CaptionSettings)
     output: OutputSettings = Field(default_factory=OutputSettings)
+
+    @model_validator(mode="after")
+    def _gpu_needs_storage(self) -> "Settings":
+        if self.engine.engine == "whisperx-gpu" and not (self.gpu.storage or "").startswith("s3://"):
+            raise ValueError("engine whisperx-gpu needs gpu.storage: an s3://bucket/prefix the GPU workers reach too")
+        return self

@@ -63,3 +63,79 @@ def publish_dir(files: dict[str, bytes], dest: Path) -> None:
         shutil.rmtree(staging, ignore_errors=True)
         raise
 
+
+
+# --- shared storage (S3): what the main flow and the GPU flow both reach ----------------------
+
+
+class SharedStorageError(RuntimeError):
+    """Shared storage failed in a way that may pass (network, throttling): worth a retry."""
+
+
+def split_s3(uri: str) -> tuple[str, str]:
+    """``s3://bucket/some/key`` -> (bucket, key); a clear error for anything else."""
+    from urllib.parse import urlparse
+
+    parsed = urlparse(uri)
+    if parsed.scheme != "s3" or not parsed.netloc:
+        raise ValueError(f"not an s3://bucket/prefix URI: {uri!r}")
+    return parsed.netloc, parsed.path.lstrip("/")
+
+
+def s3_join(base: str, *parts: str) -> str:
+    return "/".join([base.rstrip("/"), *(p.strip("/") for p in parts)])
+
+
+def _s3_call(uri: str, fn):
+    """Run ``fn(client, bucket, key)``; errors that may pass become SharedStorageError."""
+    import boto3
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    bucket, key = split_s3(uri)
+    try:
+        return fn(boto3.client("s3"), bucket, key)
+    except ClientError as exc:
+        code = exc.response.get("Error", {}).get("Code", "")
+        if code in ("NoSuchBucket", "AccessDenied", "403", "InvalidAccessKeyId", "SignatureDoesNotMatch"):
+            raise PermissionError(f"{uri}: S3 says {code}") from exc
+        raise SharedStorageError(f"{uri}: {exc}") from exc
+    except BotoCoreError as exc:
+        raise SharedStorageError(f"{uri}: {exc}") from exc
+
+
+def s3_size(uri: str) -> int | None:
+    """Size of the object, or None when there is none."""
+    from botocore.exceptions import ClientError
+
+    def head(client, bucket, key):
+        try:
+            return client.head_object(Bucket=bucket, Key=key)["ContentLength"]
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
+                return None
+            raise
+
+    return _s3_call(uri, head)
+
+
+def s3_upload(path: Path, uri: str) -> None:
+    """Upload a file unless an object of the same size is there (keys are content hashes).
+    One S3 PUT is atomic: a reader sees the whole object or none."""
+    if s3_size(uri) != path.stat().st_size:
+        _s3_call(uri, lambda c, b, k: c.upload_file(str(path), b, k))
+
+
+def s3_download(uri: str, dest: Path) -> None:
+    """Download to ``dest`` through a temporary sibling, so ``dest`` is whole or absent."""
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    tmp = dest.with_name(f".{dest.name}.part")
+    _s3_call(uri, lambda c, b, k: c.download_file(b, k, str(tmp)))
+    os.replace(tmp, dest)
+
+
+def s3_put_bytes(data: bytes, uri: str) -> None:
+    _s3_call(uri, lambda c, b, k: c.put_object(Bucket=b, Key=k, Body=data))
+
+
+def s3_get_bytes(uri: str) -> bytes:
+    return _s3_call(uri, lambda c, b, k: c.get_object(Bucket=b, Key=k)["Body"].read())

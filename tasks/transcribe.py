@@ -1,4 +1,5 @@
-"""Transcribe: run the configured engine on the staged WAV (podwhisperer.engines)."""
+"""Transcribe: run the configured engine on the staged WAV (podwhisperer.engines), here or on
+the GPU work pool (tasks/gpu.py)."""
 
 from __future__ import annotations
 
@@ -11,9 +12,10 @@ from podwhisperer.engines import get_engine
 from podwhisperer.model import AudioInfo, Transcript
 from podwhisperer.progress import report
 from podwhisperer.rules import RuleSet
-from podwhisperer.settings import EngineSettings
+from podwhisperer.settings import EngineSettings, GpuSettings
 
 from ._prefect import ContentKey, model_fingerprint
+from .gpu import collect_gpu, dispatch_gpu, wait_for_gpu
 
 
 @task(
@@ -25,7 +27,8 @@ from ._prefect import ContentKey, model_fingerprint
         # Of the rules, only the words they produce (given as hotwords) matter to transcription.
         fingerprints={"audio": lambda a: a.wav_path.name, "settings": model_fingerprint,
                       "rules": lambda r: json.dumps(r.targets())},
-        modules=("podwhisperer.engines.faster_whisper", "podwhisperer.timing", "podwhisperer.model"),
+        modules=("podwhisperer.engines.faster_whisper", "podwhisperer.engines.whisperx", "podwhisperer.timing",
+                 "podwhisperer.model"),
     ),
 )
 def transcribe(audio: AudioInfo, settings: EngineSettings, rules: RuleSet) -> Transcript:
@@ -40,3 +43,13 @@ def transcribe(audio: AudioInfo, settings: EngineSettings, rules: RuleSet) -> Tr
         get_run_logger().warning("audio %s: %s", audio.sha256[:12], warning)
     report("transcribe", 1.0, f"{len(transcript.segments)} segments")
     return transcript
+
+
+def transcribe_audio(audio: AudioInfo, rules: RuleSet, engine: EngineSettings, gpu: GpuSettings) -> Transcript:
+    """faster-whisper and whisperx run here, in the transcribe task; whisperx-gpu is dispatched to
+    the GPU work pool and its transcript collected from shared storage."""
+    if engine.engine != "whisperx-gpu":
+        return transcribe(audio, engine, rules)
+    job = dispatch_gpu(audio, engine, rules, gpu)
+    wait_for_gpu(job, gpu)
+    return collect_gpu.with_options(retries=gpu.retries)(job, gpu)

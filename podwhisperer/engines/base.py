@@ -46,7 +46,11 @@ def get_engine(settings: EngineSettings) -> Engine:
                 from .faster_whisper import FasterWhisperEngine
 
                 _engines[key] = FasterWhisperEngine(settings)
-            else:  # pragma: no cover - the Literal type stops this earlier
-                raise ValueError(f"unknown engine {settings.engine!r}")
+            elif settings.engine == "whisperx":
+                from .whisperx import WhisperXEngine
+
+                _engines[key] = WhisperXEngine(settings)
+            else:  # whisperx-gpu is dispatched by the flow (podwhisperer.tasks.gpu), never run here
+                raise ValueError(f"engine {settings.engine!r} does not run in this process")
             _loads += 1
         return _engines[key]

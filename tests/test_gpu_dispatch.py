@@ -1,0 +1,142 @@
+"""Dispatch to the GPU work pool, end to end on this machine.
+
+A real Prefect server (the session's), a process work pool standing in for the ECS GPU pool with
+both flows deployed to it and a real worker running them, and moto in server mode as shared
+storage. The GPU flow runs the CPU engine here (``gpu.remote_engine``), so its outputs must equal
+the in-process CPU path's byte for byte.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import boto3
+import pytest
+
+from podwhisperer.dispatch import GpuRequest, job_key, plan_request
+from podwhisperer.model import AudioInfo
+from podwhisperer.rules import RuleSet
+from podwhisperer.settings import EngineSettings, GpuSettings, Settings
+
+ROOT = Path(__file__).resolve().parent.parent
+POOL = "gpu-standin"
+pytestmark = pytest.mark.e2e
+
+
+def test_request_is_named_by_content(tmp_path):
+    audio = AudioInfo(sha256="a" * 64, size_bytes=1, format_name="mp3", codec="mp3", duration=1.0,
+                      wav_path=tmp_path / f"{'a' * 64}-16000.wav")
+    gpu = GpuSettings(storage="s3://bucket/pw/")
+    rules = RuleSet(vocabulary=["Eoin"])
+    req, key = plan_request(audio, EngineSettings(engine="whisperx-gpu"), rules, gpu, "parent", True)
+    again, key2 = plan_request(audio, EngineSettings(engine="whisperx-gpu"), rules, gpu, "another", False)
+    assert key == key2 and req.result_uri == again.result_uri  # retries and reruns: the same job
+    assert req.engine.engine == "whisperx" and req.rules.targets() == ["Eoin"]
+    assert req.audio_uri == f"s3://bucket/pw/audio/{'a' * 64}-16000.wav"
+    assert req.result_uri.endswith(f"/transcripts/{job_key('a' * 64, req.engine, ['Eoin'])}.json")
+    other, key3 = plan_request(audio, EngineSettings(engine="whisperx-gpu", model="large-v3"), rules, gpu, None, False)
+    assert key3 != key and other.result_uri != req.result_uri
+    with pytest.raises(ValueError, match="gpu.storage"):
+        Settings(engine=EngineSettings(engine="whisperx-gpu"))
+
+
+@pytest.fixture(scope="module")
+def gpu_pool(prefect_server, s3_server, tmp_path_factory):
+    """Both flows deployed to a process pool, and a worker serving it."""
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.actions import WorkPoolCreate
+    from prefect.settings import PREFECT_API_URL
+
+    home = tmp_path_factory.mktemp("worker")
+    boto3.client("s3").create_bucket(Bucket="shared")
+    pull = [{"prefect.deployments.steps.set_working_directory": {"directory": str(ROOT)}}]
+    with get_client(sync_client=True) as client:
+        client.create_work_pool(WorkPoolCreate(name=POOL, type="process"), overwrite=True)
+        for flow_name, entrypoint in (("gpu-transcribe", "flows/gpu_transcribe.py:gpu_transcribe"),
+                                      ("transcribe-episode", "flows/transcribe.py:transcribe_episode")):
+            flow_id = client.create_flow_from_name(flow_name)
+            client.create_deployment(flow_id=flow_id, name="standin", work_pool_name=POOL,
+                                     entrypoint=entrypoint, path=str(ROOT), pull_steps=pull)
+    env = {**os.environ, "PREFECT_API_URL": PREFECT_API_URL.value(),
+           "PODWHISPERER_AUDIO__WORK_DIR": str(home / "gpu-work"), "PREFECT_LOGGING_LEVEL": "INFO"}
+    log = open(home / "worker.log", "wb")
+    worker = subprocess.Popen([sys.executable, "-m", "prefect", "worker", "start", "--pool", POOL,
+                               "--limit", "4"], env=env, stdout=log, stderr=subprocess.STDOUT,
+                              start_new_session=True)
+    yield home
+    os.killpg(worker.pid, signal.SIGTERM)
+    worker.wait(30)
+    log.close()
+
+
+def _run_main(audio: Path, out: Path, work: Path, engine: dict | None = None, **gpu) -> "object":
+    from prefect.deployments import run_deployment
+
+    settings = {"engine": {"engine": "whisperx-gpu", **(engine or {})},
+                "gpu": {"storage": "s3://shared/podwhisperer", "deployment": "gpu-transcribe/standin",
+                        "remote_engine": "faster-whisper", "poll_s": 1, **gpu},
+                "audio": {"work_dir": str(work)}, "output": {"out_dir": str(out)}}
+    return run_deployment("transcribe-episode/standin", parameters={"audio": str(audio), "settings": settings},
+                          timeout=400, poll_interval=2)
+
+
+def _gpu_runs() -> list:
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import FlowFilter, FlowFilterName
+
+    with get_client(sync_client=True) as client:
+        return client.read_flow_runs(flow_filter=FlowFilter(name=FlowFilterName(any_=["gpu-transcribe"])))
+
+
+def _state_names(flow_run_id) -> list[str]:
+    from prefect.client.orchestration import get_client
+
+    with get_client(sync_client=True) as client:
+        return [s.name for s in client.read_flow_run_states(flow_run_id)]
+
+
+def test_dispatch_suspends_resumes_and_matches_the_cpu_path(gpu_pool, episode_mp3, tmp_path, settings):
+    from podwhisperer.flows.transcribe import transcribe_episode
+
+    run = _run_main(episode_mp3, tmp_path / "gpu-out", tmp_path / "main-work", wait="suspend")
+    assert run.state.is_completed(), (run.state, (gpu_pool / "worker.log").read_text()[-3000:])
+    # It really waited without a process: suspended, then resumed by the GPU flow run.
+    assert "Suspended" in _state_names(run.id)
+    (child,) = _gpu_runs()
+    assert child.state.is_completed()
+    assert GpuRequest.model_validate(child.parameters["request"]).parent_flow_run_id == str(run.id)
+    assert boto3.client("s3").list_objects_v2(Bucket="shared", Prefix="podwhisperer/transcripts/")["KeyCount"] == 1
+
+    # The same episode through the in-process CPU engine: the same outputs, byte for byte.
+    transcribe_episode(str(episode_mp3), settings=settings)
+    (gpu_dir,) = (tmp_path / "gpu-out").iterdir()
+    (cpu_dir,) = settings.output.out_dir.iterdir()
+    for name in ("transcript.txt", "captions.srt", "captions.vtt", "words.json", "caption.json"):
+        assert (gpu_dir / name).read_bytes() == (cpu_dir / name).read_bytes(), name
+
+    # A rerun dispatches nothing: the transcript is already in shared storage.
+    again = _run_main(episode_mp3, tmp_path / "gpu-out-2", tmp_path / "main-work", wait="suspend")
+    assert again.state.is_completed() and len(_gpu_runs()) == 1
+    assert "Suspended" not in _state_names(again.id)
+
+
+def test_a_failing_gpu_job_fails_the_main_flow_with_its_message(gpu_pool, tmp_path):
+    from podwhisperer.demo import synthesize
+
+    audio = synthesize([("A", "a different episode, so a different GPU job")], tmp_path / "other.wav")
+    before = len(_gpu_runs())
+    # The GPU side cannot load this model: its run fails, and so does ours, with its words.
+    run = _run_main(audio, tmp_path / "out", tmp_path / "work", engine={"model": str(tmp_path / "no-such-model")},
+                    wait="block", retries=0)
+    assert run.state.is_failed()
+    assert len(_gpu_runs()) == before + 1
+    child = max(_gpu_runs(), key=lambda r: r.created)
+    assert child.state.is_failed()
+    message = run.state.message or ""
+    assert "GPU flow run" in message and child.name in message, message
+    assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())
