@@ -24,13 +24,14 @@ def _prefect_defaults(verbose: bool) -> None:
 def _settings(args: argparse.Namespace):
     from .settings import Settings
 
-    overrides: dict[str, dict] = {"audio": {}, "engine": {}, "rules": {}, "captions": {}, "output": {}}
-    for section, name in (("output", "out"), ("engine", "model"), ("engine", "language"),
+    overrides: dict[str, dict] = {"audio": {}, "engine": {}, "gpu": {}, "rules": {}, "captions": {}, "output": {}}
+    for section, name in (("output", "out"), ("engine", "engine"), ("gpu", "gpu_storage"), ("engine", "model"),
+                          ("engine", "language"),
                           ("engine", "batch_size"), ("engine", "device"), ("engine", "compute_type"),
                           ("audio", "work_dir"), ("captions", "max_line_chars"), ("rules", "rules")):
         value = getattr(args, name, None)
         if value is not None:
-            overrides[section][{"out": "out_dir", "rules": "source"}.get(name, name)] = value
+            overrides[section][{"out": "out_dir", "rules": "source", "gpu_storage": "storage"}.get(name, name)] = value
     base = Settings()
     return Settings.model_validate(
         {k: {**getattr(base, k).model_dump(), **v} for k, v in overrides.items()}
@@ -162,6 +163,20 @@ def cmd_rules_example(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_models(args: argparse.Namespace) -> int:
+    from . import models
+
+    whisper, languages = args.whisper or ["large-v3"], args.languages or ["en"]
+    if args.action == "download":
+        models.download(args.dir, whisper, languages, not args.no_diarize)
+    report = models.verify(args.dir, whisper, languages, not args.no_diarize, load=args.load)
+    for item in report.found:
+        print(f"ok       {item}")
+    for problem in report.problems:
+        print(f"MISSING  {problem}", file=sys.stderr)
+    return 0 if report.ok else 1
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="podwhisperer", description=__doc__)
     parser.add_argument("-v", "--verbose", action="store_true", help="show Prefect's logs")
@@ -169,6 +184,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     def common(p: argparse.ArgumentParser) -> None:
         p.add_argument("--out", type=Path, help="output folder (default: ./out)")
+        p.add_argument("--engine", choices=["faster-whisper", "whisperx", "whisperx-gpu"],
+                       help="faster-whisper (default, CPU), whisperx (here; needs the whisperx extra) or "
+                       "whisperx-gpu (dispatched to the GPU work pool's deployment)")
+        p.add_argument("--gpu-storage", help="whisperx-gpu: s3://bucket/prefix shared with the GPU workers")
         p.add_argument("--model", help="model name or local CTranslate2 directory (default: tiny.en, shipped)")
         p.add_argument("--language", help="language code (default: en)")
         p.add_argument("--batch-size", type=int, help="batched inference size (default: 8)")
@@ -195,6 +214,15 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("file", type=Path)
     c.add_argument("--show", type=int, default=20, help="violations to list (default 20)")
     c.set_defaults(func=cmd_captions_check)
+
+    m = sub.add_parser("models", help="download or verify a models directory for the WhisperX engine")
+    m.add_argument("action", choices=["download", "verify"])
+    m.add_argument("dir", type=Path)
+    m.add_argument("--whisper", action="append", help="Whisper model name (repeatable; default large-v3)")
+    m.add_argument("--language", dest="languages", action="append", help="alignment language (repeatable; default en)")
+    m.add_argument("--no-diarize", action="store_true", help="leave out the pyannote diarization pipeline")
+    m.add_argument("--load", action="store_true", help="verify: also load every model (slow, thorough)")
+    m.set_defaults(func=cmd_models)
 
     r = sub.add_parser("rules-example", help="print an example replacement rule file (v2's rules)")
     r.set_defaults(func=cmd_rules_example)

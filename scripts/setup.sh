@@ -16,5 +16,8 @@ fi
 python="${PYTHON:-python3}"
 [ -x .venv/bin/python ] || "$python" -m venv .venv
 .venv/bin/python -m pip install -q --upgrade pip
-.venv/bin/python -m pip install -q -e ".[test]"
+extras="test"
+# WITH_WHISPERX=1: also the GPU engine's stack (whisperx, torch, pyannote: several GB), as the tests use it.
+[ "${WITH_WHISPERX:-0}" = 1 ] && extras="test,whisperx"
+.venv/bin/python -m pip install -q -e ".[$extras]"
 echo "ready: .venv/bin/podwhisperer --help" >&2

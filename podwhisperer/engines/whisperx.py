@@ -17,6 +17,7 @@ from typing import Any, Iterable
 
 from ..audio import load_wav
 from ..model import EngineInfo, Segment, Transcript
+from ..models import align_path, diarize_path, models_dir
 from ..settings import EngineSettings
 from ..timing import RawWord, repair_word_times
 from .base import ProgressFn
@@ -60,6 +61,10 @@ class WhisperXEngine:
 
         self.settings = s = settings
         t0 = time.perf_counter()
+        if (root := models_dir()) and (root / "nltk").is_dir():
+            import nltk
+
+            nltk.data.path.insert(0, str(root / "nltk"))  # WhisperX's sentence splitter, offline
         self.device = "cuda" if s.device == "auto" and _cuda() else ("cpu" if s.device == "auto" else s.device)
         self.asr = whisperx.load_model(
             resolve_model(s.model), self.device, compute_type=s.compute_type, language=s.language,
@@ -75,7 +80,7 @@ class WhisperXEngine:
 
         if language not in self._align:
             t0 = time.perf_counter()
-            name = self.settings.align_model
+            name = self.settings.align_model or align_path(language)
             if name and Path(name).expanduser().is_dir():
                 name = str(Path(name).expanduser())
             self._align[language] = whisperx.load_align_model(language_code=language, device=self.device,
@@ -89,8 +94,7 @@ class WhisperXEngine:
 
             t0 = time.perf_counter()
             name = self.settings.diarize_model
-            if Path(name).expanduser().is_dir():
-                name = str(Path(name).expanduser())
+            name = str(Path(name).expanduser()) if Path(name).expanduser().is_dir() else diarize_path(name) or name
             # The token only matters for a gated model fetched from the hub; it comes from the
             # environment, never from settings (settings end up in manifests and artifacts).
             self._diarizer = DiarizationPipeline(model_name=name, token=os.environ.get("HF_TOKEN"),
