@@ -83,3 +83,17 @@ def test_ecs_gpu_template_renders_a_gpu_task_definition(prefect_server, ecs):
     request = worker._prepare_task_run_request(config, taskdef, arn, True)
     assert request["capacityProviderStrategy"][0]["capacityProvider"] == "podwhisperer-gpu"
     assert "launchType" not in request and request["cluster"] == "podwhisperer"
+
+
+def test_dockerfile_gpu_passes_the_linter_and_bakes_models_offline():
+    import shutil
+    import subprocess
+
+    hadolint = shutil.which("hadolint") or str(Path(__import__("sys").executable).parent / "hadolint")
+    result = subprocess.run([hadolint, str(ROOT / "Dockerfile.gpu")], capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr
+    text = (ROOT / "Dockerfile.gpu").read_text()
+    # Models are downloaded with the token as a build secret, then verified with the hubs offline.
+    assert "--mount=type=secret,id=hf_token" in text and "ENV HF_HUB_OFFLINE=1" in text
+    assert text.index("models download") < text.index("HF_HUB_OFFLINE=1") < text.index("models verify")
+    assert '".[whisperx]"' in text and "PODWHISPERER_MODELS_DIR=/models" in text
