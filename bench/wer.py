@@ -52,7 +52,7 @@ def errors_off_terms(reference: str, hypothesis: str, terms: list[str]) -> int:
     """Word errors whose reference span has no word of the show's terms: what rules can't reach."""
     term_words = {w for t in terms for w in normalize(t).split()}
     out = jiwer.process_words(reference, hypothesis)
-    ref, hyp, n = out.references[0], out.hypotheses[0], 0
+    ref, n = out.references[0], 0
     for chunk in out.alignments[0]:
         if chunk.type != "equal" and not term_words & set(ref[chunk.ref_start_idx:chunk.ref_end_idx]):
             n += max(chunk.ref_end_idx - chunk.ref_start_idx, chunk.hyp_end_idx - chunk.hyp_start_idx)

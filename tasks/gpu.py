@@ -23,7 +23,7 @@ from prefect.client.schemas.objects import FlowRun
 from prefect.context import FlowRunContext, TaskRunContext
 from prefect.deployments import run_deployment
 from prefect.flow_runs import suspend_flow_run
-from prefect.logging import get_run_logger
+from prefect.logging import get_logger, get_run_logger
 from prefect.states import Cancelling, Scheduled
 
 from podwhisperer import storage
@@ -176,6 +176,9 @@ def resume_parent(flow, flow_run: FlowRun, state) -> None:
             if parent_state is None or parent_state.is_final():
                 return
             if parent_state.is_paused():
-                resume_flow_run(UUID(parent))
+                try:
+                    resume_flow_run(UUID(parent))
+                except RuntimeError as exc:  # it stays suspended until its timeout fails it
+                    get_logger("podwhisperer.gpu").warning("could not resume flow run %s: %s", parent, exc)
                 return
             time.sleep(1)

