@@ -230,9 +230,17 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from pydantic import ValidationError
+
     args = build_parser().parse_args(argv)
     _prefect_defaults(args.verbose)
-    return args.func(args)
+    try:
+        return args.func(args)
+    except ValidationError as exc:  # settings from flags or the environment: one line per problem
+        for err in exc.errors():
+            where = ".".join(str(x) for x in err["loc"]) or "settings"
+            print(f"error: invalid setting {where}: {err['msg'].removeprefix('Value error, ')}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

@@ -83,3 +83,10 @@ def test_rules_example_is_a_valid_rule_file(capsys):
 
     assert main(["rules-example"]) == 0
     assert len(parse_rules(capsys.readouterr().out.encode(), "example").rules) >= 8
+
+
+def test_invalid_settings_are_one_clear_line(tmp_path: Path, capsys):
+    code = main(["transcribe", str(tmp_path / "never-read.mp3"), "--engine", "whisperx-gpu", "--out", str(tmp_path / "out")])
+    err = capsys.readouterr().err
+    assert code == 2 and "needs gpu.storage" in err and "Traceback" not in err and len(err.strip().splitlines()) == 1
+    assert not (tmp_path / "out").exists()
