@@ -61,6 +61,17 @@ class Decision(BaseModel):
     reason: str | None = Field(None, description="why it was rejected")
 
 
+class RefineReport(BaseModel):
+    """What the LLM step did (the audit artifact and llm_audit.json)."""
+
+    model: str
+    prompt_version: str = PROMPT_VERSION
+    chunks: int = 0
+    calls: int = 0
+    failed_chunks: list[str] = Field(default_factory=list, description="Chunks left unrefined, and why.")
+    decisions: list[Decision] = Field(default_factory=list)
+
+
 def lines_of(transcript: Transcript) -> list[str]:
     return [f"[{i}] [{seg.speaker or 'SPEAKER_00'}] {seg.text}" for i, seg in enumerate(transcript.segments)]
 
@@ -119,7 +130,7 @@ def review_updates(transcript: Transcript, updates: list[Update],
     for u in updates:
         before = transcript.segments[u.idx].text
         after = " ".join(u.text.split())
-        if after == before:
+        if after == before or accepted.get(u.idx) == after:  # no change, or the overlap said it twice
             continue
         reason = guardrails.check(before, after, limits)
         if reason is None and u.idx in accepted and accepted[u.idx] != after:
@@ -170,3 +181,42 @@ def apply_edits(transcript: Transcript, edits: dict[int, str], names: dict[str, 
                           counts={"lines changed": len(edits), "speakers named": len(names)})
     return transcript.model_copy(update={"segments": segments, "edits": [*transcript.edits, summary],
                                          "speaker_names": {**transcript.speaker_names, **names}})
+
+
+def refine(transcript: Transcript, provider, *, budget_tokens: int = 3000, overlap: int = 3,
+           max_tokens: int = 2048, attempts: int = 3, on_invalid: str = "fail",
+           context: str = "") -> tuple[Transcript, RefineReport]:
+    """Ask ``provider`` for corrections chunk by chunk; keep what passes validation and guardrails.
+
+    An unusable answer is asked again up to ``attempts`` times; then ``on_invalid`` decides:
+    ``fail`` raises :class:`AnswerError`, ``skip`` leaves that chunk as it was and reports it.
+    """
+    lines = lines_of(transcript)
+    labels = {seg.speaker or "SPEAKER_00" for seg in transcript.segments}
+    report = RefineReport(model=provider.model)
+    updates: list[Update] = []
+    proposals: list[dict[str, str]] = []
+    for n, (a, b) in enumerate(chunk_ranges(lines, budget_tokens, overlap), start=1):
+        report.chunks += 1
+        user = (f"Context: {context}\n\n" if context else "") + "\n".join(lines[a:b])
+        problem = ""
+        for _ in range(attempts):
+            reply = provider.complete(SYSTEM_PROMPT, user, max_tokens)
+            report.calls += 1
+            try:
+                answer = parse_answer(reply.text, reply.stop_reason, range(a, b), labels)
+                break
+            except AnswerError as exc:
+                problem = str(exc)
+        else:
+            failure = f"chunk {n} (lines {a}-{b - 1}): {problem} ({attempts} attempts)"
+            if on_invalid == "fail":
+                raise AnswerError(f"LLM refinement failed: {failure}")
+            report.failed_chunks.append(failure)
+            continue
+        updates += answer.updates
+        proposals.append(answer.identifiedSpeakers)
+    edits, decisions = review_updates(transcript, updates)
+    names, speaker_decisions = review_speakers(proposals, sorted(labels))
+    report.decisions = decisions + speaker_decisions
+    return apply_edits(transcript, edits, names, provider.model), report

@@ -1,0 +1,142 @@
+"""Both LLM providers against local HTTP servers that speak the real APIs: OpenAI chat completions
+through the real `openai` client, Bedrock Converse through boto3 with ``endpoint_url``. The
+servers play a model from a script of answers, so every bad-answer path is exercised for real."""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+
+from podwhisperer.llm import AnswerError, refine
+from podwhisperer.providers import Bedrock, OpenAICompatible
+
+from .test_llm import EPISODE, transcript
+
+
+class ScriptedModel:
+    """Answers in order from ``script``: each item is (text, stop) or a function of the user text."""
+
+    def __init__(self):
+        self.script: list = []
+        self.requests: list[dict] = []
+
+    def answer(self, system: str, user: str) -> tuple[str, str]:
+        self.requests.append({"system": system, "user": user})
+        item = self.script.pop(0) if len(self.script) > 1 else self.script[0]
+        return item(user) if callable(item) else item
+
+
+def good(user: str) -> tuple[str, str]:
+    """A careful model: fixes the names in the lines it was given, names the hosts."""
+    updates = []
+    for idx, speaker, text in re.findall(r"^\[(\d+)\] \[(\w+)\] (.*)$", user, re.M):
+        fixed = text.replace("AWS Bytes", "AWS Bites").replace("Owen", "Eoin").replace("weight", "wait")
+        if fixed != text:
+            updates.append({"idx": int(idx), "text": fixed})
+    return json.dumps({"identifiedSpeakers": {"SPEAKER_00": "Eoin", "SPEAKER_01": "Luciano"},
+                       "updates": updates}), "stop"
+
+
+@pytest.fixture(scope="module")
+def model_server():
+    model = ScriptedModel()
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self):  # noqa: N802
+            body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+            if self.path == "/v1/chat/completions":
+                msgs = {m["role"]: m["content"] for m in body["messages"]}
+                text, stop = model.answer(msgs["system"], msgs["user"])
+                out = {"id": "c1", "object": "chat.completion", "created": 0, "model": body["model"],
+                       "choices": [{"index": 0, "message": {"role": "assistant", "content": text},
+                                    "finish_reason": {"max_tokens": "length"}.get(stop, stop)}],
+                       "usage": {"prompt_tokens": 10, "completion_tokens": 5, "total_tokens": 15}}
+            elif self.path.endswith("/converse"):
+                text, stop = model.answer(body["system"][0]["text"], body["messages"][0]["content"][0]["text"])
+                out = {"output": {"message": {"role": "assistant", "content": [{"text": text}]}},
+                       "stopReason": {"stop": "end_turn", "length": "max_tokens"}.get(stop, stop),
+                       "usage": {"inputTokens": 10, "outputTokens": 5, "totalTokens": 15},
+                       "metrics": {"latencyMs": 1}}
+            else:
+                self.send_response(404)
+                self.end_headers()
+                return
+            data = json.dumps(out).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    model.url = f"http://127.0.0.1:{server.server_address[1]}"
+    yield model
+    server.shutdown()
+
+
+@pytest.fixture(params=["openai", "bedrock"])
+def provider(request, model_server, monkeypatch):
+    model_server.script, model_server.requests = [good], []
+    if request.param == "openai":
+        return OpenAICompatible("llama3.1:8b", f"{model_server.url}/v1", api_key="local-key")
+    for k, v in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}.items():
+        monkeypatch.setenv(k, v)
+    return Bedrock("anthropic.claude-3-5-haiku-20241022-v1:0", region="us-east-1", endpoint_url=model_server.url)
+
+
+def test_good_answers_are_applied_with_timings_and_names(provider, model_server):
+    out, report = refine(EPISODE, provider)
+    assert out.segments[0].text == "Hello and welcome to AWS Bites, my name is Eoin"
+    assert out.segments[2].text == "they let a lambda function wait for a callback"
+    assert [(w.start, w.end) for w in out.segments[0].words] == [(w.start, w.end) for w in EPISODE.segments[0].words]
+    assert out.speaker_names == {"SPEAKER_00": "Eoin", "SPEAKER_01": "Luciano"}
+    assert report.calls == 1 and not report.failed_chunks
+    assert sum(d.accepted for d in report.decisions) == 4  # two lines, two names
+    sent = model_server.requests[0]
+    assert "[0] [SPEAKER_00] Hello and welcome to AWS Bytes" in sent["user"] and "JSON only" in sent["system"]
+
+
+@pytest.mark.parametrize("bad,reason", [
+    (("I fixed line 0 for you!", "stop"), "not JSON"),
+    (('{"updates": [{"idx": 0, "text": "Hello and', "length"), "cut off"),
+    (('{"updates": [{"idx": 42, "text": "x"}]}', "stop"), "outside the chunk"),
+    (('{"identifiedSpeakers": {"SPEAKER_09": "Jeff"}}', "stop"), "speakers that do not exist"),
+])
+def test_a_bad_answer_is_asked_again_then_fails_or_is_skipped(provider, model_server, bad, reason):
+    model_server.script = [bad, good]  # bad once, then good
+    out, report = refine(EPISODE, provider)
+    assert report.calls == 2 and out.speaker_names["SPEAKER_00"] == "Eoin"
+
+    model_server.script = [bad]  # bad for ever
+    with pytest.raises(AnswerError, match=f"chunk 1 \\(lines 0-2\\): .*{reason}.*\\(3 attempts\\)"):
+        refine(EPISODE, provider, attempts=3)
+    out, report = refine(EPISODE, provider, attempts=2, on_invalid="skip")
+    assert out.segments == EPISODE.segments and out.speaker_names == {}
+    assert len(report.failed_chunks) == 1 and reason in report.failed_chunks[0]
+
+
+def test_over_eager_rewrites_are_rejected_and_audited(provider, model_server):
+    rewrite = {"updates": [{"idx": 1, "text": "Luciano here, and durable functions are today's exciting topic"}]}
+    model_server.script = [(json.dumps(rewrite), "stop")]
+    out, report = refine(EPISODE, provider)
+    assert out.segments[1] == EPISODE.segments[1]
+    (decision,) = report.decisions
+    assert not decision.accepted and "consecutive words changed" in decision.reason
+
+
+def test_long_episodes_go_in_overlapping_chunks(provider, model_server):
+    long = transcript(*[("SPEAKER_00" if i % 2 else "SPEAKER_01", f"line {i} says Owen met AWS Bytes again")
+                        for i in range(60)])
+    out, report = refine(long, provider, budget_tokens=120, overlap=2)
+    assert report.chunks == len(model_server.requests) > 5
+    assert all(seg.text == f"line {i} says Eoin met AWS Bites again" for i, seg in enumerate(out.segments))
+    for request in model_server.requests:
+        assert len(request["user"]) < 120 * 4 + 200
