@@ -1,4 +1,4 @@
-"""load rules -> stage audio -> transcribe -> apply rules -> captions -> write outputs."""
+"""load rules -> stage audio -> transcribe -> apply rules -> LLM refine -> captions -> write outputs."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from podwhisperer.model import Manifest
 from podwhisperer.settings import Settings
 from podwhisperer.tasks.audio import stage_audio
 from podwhisperer.tasks.captions import build_captions
+from podwhisperer.tasks.llm import refine_transcript
 from podwhisperer.tasks.rules import apply_rules, load_rules
 from podwhisperer.tasks.transcribe import transcribe_audio
 from podwhisperer.tasks.write import write_outputs
@@ -26,6 +27,7 @@ def transcribe_episode(audio: str, title: str | None = None, settings: Settings 
     staged = stage_audio(audio, settings.audio)
     raw = transcribe_audio(staged, ruleset, settings.engine, settings.gpu)  # here or on the GPU pool
     edited = apply_rules(opaque(raw), ruleset)
-    captions = build_captions(opaque(edited), settings.captions)
-    return write_outputs(audio, title, staged, opaque(raw), opaque(edited), opaque(captions), settings.output,
-                         settings.model_dump(mode="json"))
+    refined, llm_audit = refine_transcript(opaque(edited), settings.llm, ruleset)
+    captions = build_captions(opaque(refined), settings.captions)
+    return write_outputs(audio, title, staged, opaque(raw), opaque(refined), opaque(captions), llm_audit,
+                         settings.output, settings.model_dump(mode="json"))

@@ -105,6 +105,31 @@ class RulesSettings(BaseModel):
     )
 
 
+class LlmSettings(BaseModel):
+    """LLM refinement and speaker naming (the refine-transcript task). Off unless a provider is set.
+
+    Secrets are never settings: the OpenAI-compatible key comes from the Prefect Secret block named
+    in ``api_key_secret`` (else env OPENAI_API_KEY); Bedrock credentials from the prefect-aws
+    AwsCredentials block named in ``aws_credentials_block`` (else the environment / instance role).
+    """
+
+    provider: Literal["none", "openai", "bedrock"] = Field("none", description="none: no LLM step.")
+    model: str = Field("", description="Model id, e.g. anthropic.claude-3-5-haiku-20241022-v1:0 or llama3.1:8b.")
+    base_url: str | None = Field(None, description="OpenAI-compatible endpoint, e.g. http://localhost:11434/v1.")
+    api_key_secret: str | None = Field(None, description="Prefect Secret block holding the API key.")
+    aws_credentials_block: str | None = Field(None, description="prefect-aws AwsCredentials block for Bedrock.")
+    region: str | None = Field(None, description="Bedrock region (default: the environment's).")
+    endpoint_url: str | None = Field(None, description="Bedrock endpoint override (VPC endpoint, tests).")
+    chunk_tokens: int = Field(3000, ge=200, description="Input budget per request (transcript lines).")
+    overlap_lines: int = Field(3, ge=0, description="Lines repeated across a chunk boundary for context.")
+    max_output_tokens: int = Field(2048, ge=64, description="Answer budget per request.")
+    attempts: int = Field(3, ge=1, description="Tries per chunk when an answer is unusable.")
+    on_invalid: Literal["fail", "skip"] = Field(
+        "fail", description="After the last unusable answer: fail the task, or skip that chunk (reported).")
+    hosts: list[str] = Field(default_factory=list, description="Known speakers' names (helps speaker naming).")
+    context: str = Field("", description="What the show is about, for the model.")
+
+
 class CaptionSettings(BaseModel):
     """How transcript segments become caption cues (the captions task)."""
 
@@ -137,8 +162,17 @@ class Settings(BaseSettings):
     engine: EngineSettings = Field(default_factory=EngineSettings)
     gpu: GpuSettings = Field(default_factory=GpuSettings)
     rules: RulesSettings = Field(default_factory=RulesSettings)
+    llm: LlmSettings = Field(default_factory=LlmSettings)
     captions: CaptionSettings = Field(default_factory=CaptionSettings)
     output: OutputSettings = Field(default_factory=OutputSettings)
+
+    @model_validator(mode="after")
+    def _llm_needs_a_model(self) -> "Settings":
+        if self.llm.provider != "none" and not self.llm.model:
+            raise ValueError(f"llm.provider {self.llm.provider} needs llm.model")
+        if self.llm.provider == "openai" and not self.llm.base_url:
+            raise ValueError("llm.provider openai needs llm.base_url (e.g. https://api.openai.com/v1)")
+        return self
 
     @model_validator(mode="after")
     def _gpu_needs_storage(self) -> "Settings":

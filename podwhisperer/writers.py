@@ -11,6 +11,7 @@ from datetime import timedelta
 from html import escape
 
 import srt
+from pydantic import BaseModel
 from pydantic_core import to_json
 
 from .model import Captions, Transcript
@@ -25,6 +26,7 @@ CAPTION_JSON = "caption.json"
 SRT = "captions.srt"
 VTT = "captions.vtt"
 MARKDOWN = "transcript.md"
+LLM_AUDIT = "llm_audit.json"
 MANIFEST = "manifest.json"
 
 
@@ -124,7 +126,10 @@ def render_text(transcript: Transcript) -> str:
     return "".join(f"{name + ': ' if several else ''}{text}\n\n" for name, _, text in turns).rstrip("\n") + "\n"
 
 
-def render_all(title: str, raw: Transcript, transcript: Transcript, captions: Captions) -> dict[str, bytes]:
+def render_all(title: str, raw: Transcript, transcript: Transcript, captions: Captions,
+               llm_audit: BaseModel | None = None) -> dict[str, bytes]:
+    """Every output file; ``llm_audit.json`` only when an LLM step ran."""
+    audit = {LLM_AUDIT: to_json(llm_audit, indent=2)} if llm_audit is not None else {}
     return {
         RAW_TRANSCRIPT: to_json(raw, indent=2),  # pydantic's core, straight to bytes
         TRANSCRIPT: to_json(transcript, indent=2),
@@ -134,4 +139,4 @@ def render_all(title: str, raw: Transcript, transcript: Transcript, captions: Ca
         SRT: render_srt(captions).encode(),
         VTT: render_vtt(transcript, captions).encode(),
         MARKDOWN: render_markdown(title, transcript).encode(),
-    }
+    } | audit

@@ -11,6 +11,7 @@ from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from podwhisperer import manifest as manifests
 from podwhisperer import writers
 from podwhisperer.audio import default_title
+from podwhisperer.llm import RefineReport
 from podwhisperer.model import AudioInfo, Captions, Episode, Manifest, Transcript
 from podwhisperer.progress import report
 from podwhisperer.settings import OutputSettings
@@ -26,6 +27,7 @@ FINGERPRINTS = {
     "raw": lambda t: t.content_hash(),
     "transcript": lambda t: t.content_hash(),
     "captions": lambda c: c.content_hash(),
+    "llm": model_fingerprint,
     "settings": model_fingerprint,
     "config": model_fingerprint,
 }
@@ -61,19 +63,21 @@ def write_outputs(
     raw: Transcript,
     transcript: Transcript,
     captions: Captions,
+    llm: RefineReport | None,
     settings: OutputSettings,
     config: dict,
 ) -> Manifest:
-    """``raw``: the engine's transcript; ``transcript``: after rules (and LLM) edits."""
+    """``raw``: the engine's transcript; ``transcript``: after rules and LLM edits; ``llm``: the
+    LLM step's audit (None: no LLM step)."""
     t0 = time.perf_counter()
     inputs = dict(source=source, title=title, audio=audio, raw=raw, transcript=transcript, captions=captions,
-                  settings=settings, config=config)
+                  llm=llm, settings=settings, config=config)
     key, dest = content_key(inputs), episode_dir(inputs)
     title = title or default_title(source)
     episode = Episode(title=title, source=source)
     raw = raw.model_copy(update={"episode": episode})
     transcript = transcript.model_copy(update={"episode": episode})
-    files = writers.render_all(title, raw, transcript, captions)
+    files = writers.render_all(title, raw, transcript, captions, llm)
     timings = {"stage_audio": audio.elapsed_s, **{f"engine_{k}": v for k, v in transcript.engine.timings.items()},
                "build_captions": captions.elapsed_s, "render_outputs": round(time.perf_counter() - t0, 4)}
     m = manifests.build_manifest(dest.name, dest, source, title, files, audio, transcript, config, timings, key,

@@ -32,13 +32,14 @@ class ScriptedModel:
 
 def good(user: str) -> tuple[str, str]:
     """A careful model: fixes the names in the lines it was given, names the hosts."""
-    updates = []
+    updates, seen = [], set()
     for idx, speaker, text in re.findall(r"^\[(\d+)\] \[(\w+)\] (.*)$", user, re.M):
+        seen.add(speaker)
         fixed = text.replace("AWS Bytes", "AWS Bites").replace("Owen", "Eoin").replace("weight", "wait")
         if fixed != text:
             updates.append({"idx": int(idx), "text": fixed})
-    return json.dumps({"identifiedSpeakers": {"SPEAKER_00": "Eoin", "SPEAKER_01": "Luciano"},
-                       "updates": updates}), "stop"
+    names = {k: v for k, v in {"SPEAKER_00": "Eoin", "SPEAKER_01": "Luciano"}.items() if k in seen}
+    return json.dumps({"identifiedSpeakers": names, "updates": updates}), "stop"
 
 
 @pytest.fixture(scope="module")
@@ -140,3 +141,26 @@ def test_long_episodes_go_in_overlapping_chunks(provider, model_server):
     assert all(seg.text == f"line {i} says Eoin met AWS Bites again" for i, seg in enumerate(out.segments))
     for request in model_server.requests:
         assert len(request["user"]) < 120 * 4 + 200
+
+
+@pytest.mark.e2e
+def test_the_flow_refines_audits_and_a_rerun_calls_no_llm(prefect_server, model_server, episode_mp3, settings):
+    from podwhisperer.flows.transcribe import transcribe_episode
+    from podwhisperer.settings import LlmSettings
+
+    model_server.script, model_server.requests = [good], []
+    settings.llm = LlmSettings(provider="openai", model="llama3.1:8b", base_url=f"{model_server.url}/v1",
+                               hosts=["Eoin", "Luciano"], context="AWS Bites, a podcast about AWS")
+    transcribe_episode(str(episode_mp3), settings=settings)
+    calls = len(model_server.requests)
+    assert calls >= 1 and "Speakers may include: Eoin, Luciano." in model_server.requests[0]["user"]
+    (folder,) = settings.output.out_dir.iterdir()
+    audit = json.loads((folder / "llm_audit.json").read_text())
+    assert audit["model"] == "llama3.1:8b" and audit["calls"] == calls
+    transcript = json.loads((folder / "transcript.json").read_text())
+    assert transcript["edits"][-1]["step"] == "llm"
+    fixed = {d["after"] for d in audit["decisions"] if d["kind"] == "line" and d["accepted"]}
+    assert all(text in " ".join(s["text"] for s in transcript["segments"]) for text in fixed)
+
+    transcribe_episode(str(episode_mp3), settings=settings)  # the rerun: every task cached
+    assert len(model_server.requests) == calls
