@@ -1,4 +1,4 @@
-"""load rules -> stage audio -> transcribe -> apply rules -> LLM refine -> captions -> write outputs."""
+"""load rules -> stage audio -> transcribe -> diarize -> apply rules -> LLM refine -> captions -> write outputs."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from podwhisperer.model import Manifest
 from podwhisperer.settings import Settings
 from podwhisperer.tasks.audio import stage_audio
 from podwhisperer.tasks.captions import build_captions
+from podwhisperer.tasks.diarize import label_speakers
 from podwhisperer.tasks.llm import refine_transcript
 from podwhisperer.tasks.rules import apply_rules, load_rules
 from podwhisperer.tasks.transcribe import transcribe_audio
@@ -26,6 +27,7 @@ def transcribe_episode(audio: str, title: str | None = None, settings: Settings 
     ruleset = load_rules(settings.rules, settings.audio)  # a bad rule file fails before any audio work
     staged = stage_audio(audio, settings.audio)
     raw = transcribe_audio(staged, ruleset, settings.engine, settings.gpu)  # here or on the GPU pool
+    raw = label_speakers(opaque(raw), staged, settings.diarize)  # for engines that label none
     edited = apply_rules(opaque(raw), ruleset)
     refined, llm_audit = refine_transcript(opaque(edited), settings.llm, ruleset)
     captions = build_captions(opaque(refined), settings.captions)

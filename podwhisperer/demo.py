@@ -14,7 +14,9 @@ import wave
 from importlib.resources import files
 from pathlib import Path
 
-VOICES = {"A": ("en-us", 165), "B": ("en-gb+f3", 175)}
+VOICES = {"A": ("en-us", 165), "B": ("en-gb+f3", 175),
+          # Voices further apart for speaker embeddings (A and B sound alike to them).
+          "C": ("en-gb-scotland+f4", 175), "D": ("en-029+m7", 170)}
 GAP_S = 0.45
 
 

@@ -97,6 +97,18 @@ class GpuSettings(BaseModel):
         "whisperx", description="What the GPU flow runs (faster-whisper: a GPU pool without WhisperX).")
 
 
+class DiarizeSettings(BaseModel):
+    """Speaker labels on the CPU path (the diarize task; needs the ``diarize`` extra). Engines that
+    label speakers themselves (WhisperX) are left as they are."""
+
+    enabled: bool = Field(False, description="Label speakers SPEAKER_00, SPEAKER_01... (CPU, offline).")
+    num_speakers: int | None = Field(None, ge=1, description="Exactly this many speakers, when known.")
+    min_speakers: int = Field(1, ge=1, description="At least this many.")
+    max_speakers: int | None = Field(None, ge=1, description="At most this many.")
+    threshold: float = Field(0.45, gt=0, lt=2, description="Cosine distance that separates two speakers "
+                             "when their number is not given.")
+
+
 class RulesSettings(BaseModel):
     """Replacement rules (the rules task)."""
 
@@ -161,6 +173,7 @@ class Settings(BaseSettings):
     audio: AudioSettings = Field(default_factory=AudioSettings)
     engine: EngineSettings = Field(default_factory=EngineSettings)
     gpu: GpuSettings = Field(default_factory=GpuSettings)
+    diarize: DiarizeSettings = Field(default_factory=DiarizeSettings)
     rules: RulesSettings = Field(default_factory=RulesSettings)
     llm: LlmSettings = Field(default_factory=LlmSettings)
     captions: CaptionSettings = Field(default_factory=CaptionSettings)
