@@ -24,14 +24,18 @@ def _prefect_defaults(verbose: bool) -> None:
 def _settings(args: argparse.Namespace):
     from .settings import Settings
 
-    overrides: dict[str, dict] = {"audio": {}, "engine": {}, "gpu": {}, "rules": {}, "captions": {}, "output": {}}
+    overrides: dict[str, dict] = {"audio": {}, "engine": {}, "gpu": {}, "diarize": {}, "llm": {}, "rules": {},
+                                  "captions": {}, "output": {}}
     for section, name in (("output", "out"), ("engine", "engine"), ("gpu", "gpu_storage"), ("engine", "model"),
-                          ("engine", "language"),
+                          ("diarize", "diarize"), ("diarize", "speakers"), ("llm", "llm"), ("llm", "llm_model"),
+                          ("llm", "llm_base_url"), ("engine", "language"),
                           ("engine", "batch_size"), ("engine", "device"), ("engine", "compute_type"),
                           ("audio", "work_dir"), ("captions", "max_line_chars"), ("rules", "rules")):
         value = getattr(args, name, None)
         if value is not None:
-            overrides[section][{"out": "out_dir", "rules": "source", "gpu_storage": "storage"}.get(name, name)] = value
+            overrides[section][{"out": "out_dir", "rules": "source", "gpu_storage": "storage", "diarize": "enabled",
+                                "speakers": "num_speakers", "llm": "provider", "llm_model": "model",
+                                "llm_base_url": "base_url"}.get(name, name)] = value
     base = Settings()
     return Settings.model_validate(
         {k: {**getattr(base, k).model_dump(), **v} for k, v in overrides.items()}
@@ -188,6 +192,12 @@ def build_parser() -> argparse.ArgumentParser:
                        help="faster-whisper (default, CPU), whisperx (here; needs the whisperx extra) or "
                        "whisperx-gpu (dispatched to the GPU work pool's deployment)")
         p.add_argument("--gpu-storage", help="whisperx-gpu: s3://bucket/prefix shared with the GPU workers")
+        p.add_argument("--diarize", action="store_true", default=None,
+                       help="label speakers on the CPU (needs the diarize extra)")
+        p.add_argument("--speakers", type=int, help="diarization: exactly this many speakers")
+        p.add_argument("--llm", choices=["openai", "bedrock"], help="refine the transcript and name speakers with an LLM")
+        p.add_argument("--llm-model", help="LLM model id")
+        p.add_argument("--llm-base-url", help="OpenAI-compatible endpoint (key: OPENAI_API_KEY)")
         p.add_argument("--model", help="model name or local CTranslate2 directory (default: tiny.en, shipped)")
         p.add_argument("--language", help="language code (default: en)")
         p.add_argument("--batch-size", type=int, help="batched inference size (default: 8)")
