@@ -1,4 +1,5 @@
-"""load rules -> stage audio -> transcribe -> diarize -> apply rules -> LLM refine -> captions -> write outputs."""
+"""load rules -> stage audio -> transcribe -> diarize -> apply rules -> LLM refine -> review speakers
+-> captions -> write outputs."""
 
 from __future__ import annotations
 
@@ -11,14 +12,17 @@ from podwhisperer.tasks.audio import stage_audio
 from podwhisperer.tasks.captions import build_captions
 from podwhisperer.tasks.diarize import label_speakers
 from podwhisperer.tasks.llm import refine_transcript
+from podwhisperer.tasks.review import review_speaker_names
 from podwhisperer.tasks.rules import apply_rules, load_rules
 from podwhisperer.tasks.transcribe import transcribe_audio
 from podwhisperer.tasks.write import write_outputs
 
 
 @flow(name="transcribe-episode", description="One podcast episode to transcript and captions.")
-def transcribe_episode(audio: str, title: str | None = None, settings: Settings | None = None) -> Manifest:
+def transcribe_episode(audio: str, title: str | None = None, settings: Settings | None = None,
+                       review_speakers: bool = False) -> Manifest:
     """``audio``: a local path, an http(s) URL or an s3:// URI. ``title`` names the output folder.
+    ``review_speakers``: pause for a person to confirm the speaker names in the Prefect UI.
 
     ``opaque(...)``: Prefect still links the task that made a transcript, but does not walk its
     thousands of words looking for futures (that walk was most of a cached rerun's time).
@@ -27,9 +31,10 @@ def transcribe_episode(audio: str, title: str | None = None, settings: Settings 
     ruleset = load_rules(settings.rules, settings.audio)  # a bad rule file fails before any audio work
     staged = stage_audio(audio, settings.audio)
     raw = transcribe_audio(staged, ruleset, settings.engine, settings.gpu)  # here or on the GPU pool
-    raw = label_speakers(opaque(raw), staged, settings.diarize)  # for engines that label none
+    raw = label_speakers(raw, staged, settings.diarize)  # for engines that label none
     edited = apply_rules(opaque(raw), ruleset)
     refined, llm_audit = refine_transcript(opaque(edited), settings.llm, ruleset)
+    refined = review_speaker_names(refined, settings.review, review_speakers)  # a form in the Prefect UI
     captions = build_captions(opaque(refined), settings.captions)
     return write_outputs(audio, title, staged, opaque(raw), opaque(refined), opaque(captions), llm_audit,
                          settings.output, settings.model_dump(mode="json"))

@@ -142,6 +142,18 @@ class LlmSettings(BaseModel):
     context: str = Field("", description="What the show is about, for the model.")
 
 
+class ReviewSettings(BaseModel):
+    """A person confirms the speaker names in the Prefect UI before the outputs are written."""
+
+    enabled: bool = Field(False, description="Pause for review (also the flow parameter review_speakers).")
+    mode: Literal["pause", "suspend"] = Field(
+        "pause", description="pause: the run waits in its process; suspend: it exits and holds nothing "
+        "(needs a deployment), and reruns from the top when resumed.")
+    timeout_s: int = Field(86400, ge=10, description="How long to wait for the reviewer.")
+    on_timeout: Literal["keep", "fail"] = Field("keep", description="keep the proposed names, or fail the run.")
+    max_rounds: int = Field(5, ge=1, description="Invalid answers refused (and asked again) at most this often.")
+
+
 class CaptionSettings(BaseModel):
     """How transcript segments become caption cues (the captions task)."""
 
@@ -176,6 +188,7 @@ class Settings(BaseSettings):
     diarize: DiarizeSettings = Field(default_factory=DiarizeSettings)
     rules: RulesSettings = Field(default_factory=RulesSettings)
     llm: LlmSettings = Field(default_factory=LlmSettings)
+    review: ReviewSettings = Field(default_factory=ReviewSettings)
     captions: CaptionSettings = Field(default_factory=CaptionSettings)
     output: OutputSettings = Field(default_factory=OutputSettings)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from prefect import task
 from prefect.artifacts import create_table_artifact
+from prefect.utilities.annotations import opaque
 
 from podwhisperer.diarize import assign_speakers, diarize_wav
 from podwhisperer.model import AudioInfo, Transcript
@@ -47,4 +48,4 @@ def diarize_speakers(transcript: Transcript, audio: AudioInfo, settings: Diarize
 
 def label_speakers(transcript: Transcript, audio: AudioInfo, settings: DiarizeSettings) -> Transcript:
     """The diarize task when it is on (no task run, no stored copy of the transcript when off)."""
-    return diarize_speakers(transcript, audio, settings) if settings.enabled else transcript
+    return diarize_speakers(opaque(transcript), audio, settings) if settings.enabled else transcript
