@@ -167,6 +167,37 @@ def cmd_rules_example(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_review(args: argparse.Namespace) -> int:
+    """Answer a paused speaker review from a terminal (the same check as the form in the UI)."""
+    from uuid import UUID
+
+    from prefect.client.orchestration import get_client
+    from prefect.flow_runs import resume_flow_run
+    from prefect.input.actions import read_flow_run_input
+
+    from .review import check_names
+
+    answer = dict(pair.split("=", 1) for pair in args.names if "=" in pair)
+    if len(answer) != len(args.names):
+        print("error: give names as LABEL=Name, e.g. SPEAKER_00=Eoin", file=sys.stderr)
+        return 2
+    run_id = UUID(args.flow_run_id)
+    with get_client(sync_client=True) as client:
+        state = client.read_flow_run(run_id).state
+    keyset = state.state_details.run_input_keyset if state and state.is_paused() else None
+    if not keyset:
+        print(f"error: flow run {run_id} is not waiting for a speaker review", file=sys.stderr)
+        return 2
+    labels = list(read_flow_run_input(keyset["schema"], run_id)["properties"])
+    names, problem = check_names(answer, labels)
+    if problem:
+        print(f"error: {problem} (speakers: {', '.join(labels)})", file=sys.stderr)
+        return 2
+    resume_flow_run(run_id, run_input=names)
+    print(f"resumed {run_id}: " + ", ".join(f"{k}={v}" for k, v in names.items()))
+    return 0
+
+
 def cmd_models(args: argparse.Namespace) -> int:
     from . import models
 
@@ -224,6 +255,11 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("file", type=Path)
     c.add_argument("--show", type=int, default=20, help="violations to list (default 20)")
     c.set_defaults(func=cmd_captions_check)
+
+    v = sub.add_parser("review", help="name the speakers of a run paused for review, e.g. SPEAKER_00=Eoin")
+    v.add_argument("flow_run_id")
+    v.add_argument("names", nargs="+", metavar="LABEL=Name")
+    v.set_defaults(func=cmd_review)
 
     m = sub.add_parser("models", help="download or verify a models directory for the WhisperX engine")
     m.add_argument("action", choices=["download", "verify"])

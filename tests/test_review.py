@@ -102,7 +102,11 @@ def test_the_form_is_prefilled_invalid_answers_are_refused_and_names_applied(pre
     resume_flow_run(run.id, run_input={"SPEAKER_00": "Eoin", "SPEAKER_01": "Eoin"})
     run2, keyset2 = _paused_run({keyset["response"]})
     assert "would merge two speakers" in read_flow_run_input(keyset2["description"], run2.id)
-    resume_flow_run(run2.id, run_input={"SPEAKER_00": "Eoin", "SPEAKER_01": "Luciano"})
+    # From a terminal: checked the same way, then resumed.
+    from podwhisperer.cli import main
+
+    assert main(["review", str(run2.id), "SPEAKER_00=Eoin"]) == 2  # SPEAKER_01 has no name: refused here
+    assert main(["review", str(run2.id), "SPEAKER_00=Eoin", "SPEAKER_01=Luciano"]) == 0
     thread.join(60)
     assert "error" not in out, out.get("error")
     assert out["result"].speaker_names == {"SPEAKER_00": "Eoin", "SPEAKER_01": "Luciano"}
