@@ -188,3 +188,26 @@ def test_diarized_speakers_are_named_in_every_output(prefect_server, model_serve
     assert "**Eoin**" in (folder / "transcript.md").read_text()
     raw = json.loads((folder / "raw_transcript.json").read_text())
     assert {s["speaker"] for s in raw["segments"]} == {"SPEAKER_00", "SPEAKER_01"}
+
+
+def test_secrets_come_from_prefect_blocks(prefect_server, model_server):
+    """The OpenAI-compatible key from a Secret block, Bedrock credentials from an AwsCredentials block."""
+    from prefect.blocks.system import Secret
+    from prefect_aws import AwsCredentials
+
+    from podwhisperer.settings import LlmSettings
+    from podwhisperer.tasks.llm import make_provider
+
+    Secret(value="sk-from-a-block").save("llm-key", overwrite=True)
+    AwsCredentials(aws_access_key_id="AKIAFROMBLOCK", aws_secret_access_key="secret",
+                   region_name="eu-west-1").save("bedrock-creds", overwrite=True)
+    openai = make_provider(LlmSettings(provider="openai", model="m", base_url=f"{model_server.url}/v1",
+                                       api_key_secret="llm-key"))
+    assert openai.client.api_key == "sk-from-a-block"
+    bedrock = make_provider(LlmSettings(provider="bedrock", model="m", aws_credentials_block="bedrock-creds",
+                                        endpoint_url=model_server.url))
+    assert bedrock.client._request_signer._credentials.access_key == "AKIAFROMBLOCK"
+    assert bedrock.client.meta.region_name == "eu-west-1"
+    model_server.script = [good]
+    out, _ = refine(EPISODE, bedrock)  # signed with the block's credentials, answered by the local server
+    assert out.speaker_names["SPEAKER_00"] == "Eoin"
