@@ -33,11 +33,13 @@ def speaker_form(cards: list[SpeakerCard]) -> type[RunInput]:
 
 
 def form_description(cards: list[SpeakerCard], problem: str | None) -> str:
-    rows = "\n".join(f"| {c.label} | {c.proposed or '?'} | {c.talk_time_s / 60:.1f} min | {'<br>'.join(c.quotes)} |"
-                     for c in cards)
     warning = f"**Not accepted:** {problem}. Please correct the names.\n\n" if problem else ""
-    return (f"{warning}Who is speaking? Give every speaker a name (two speakers never share one), then Resume.\n\n"
-            f"| label | proposed | talk time | sample lines |\n|---|---|---|---|\n{rows}\n")
+    speakers = "\n".join(
+        f"**{c.label}** (proposed: {c.proposed or '?'}, {c.talk_time_s / 60:.1f} min)\n"
+        + "".join(f"- {q}\n" for q in c.quotes)
+        for c in cards
+    )
+    return f"{warning}Who is speaking? Give every speaker a name (two speakers never share one), then Submit.\n\n{speakers}"
 
 
 @task(name="name-speakers", persist_result=True,

@@ -96,7 +96,7 @@ def test_the_form_is_prefilled_invalid_answers_are_refused_and_names_applied(pre
     assert set(schema["properties"]) == {"SPEAKER_00", "SPEAKER_01"}
     assert schema["properties"]["SPEAKER_00"]["default"] == "Eoin"  # prefilled with the proposal
     description = read_flow_run_input(keyset["description"], run.id)  # shown above the form
-    assert "| SPEAKER_00 | Eoin | 0.1 min | [00:00:00] My name is Eoin" in description
+    assert "**SPEAKER_00** (proposed: Eoin, 0.1 min)\n- [00:00:00] My name is Eoin" in description
     assert "Give every speaker a name" in description
     # Two labels with one name would merge two speakers: refused, asked again with the reason.
     resume_flow_run(run.id, run_input={"SPEAKER_00": "Eoin", "SPEAKER_01": "Eoin"})
