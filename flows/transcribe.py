@@ -11,7 +11,7 @@ from podwhisperer.settings import Settings
 from podwhisperer.tasks.audio import stage_audio
 from podwhisperer.tasks.captions import build_captions
 from podwhisperer.tasks.diarize import label_speakers
-from podwhisperer.tasks.llm import refine_transcript
+from podwhisperer.tasks.llm import refine_if_configured
 from podwhisperer.tasks.review import review_speaker_names
 from podwhisperer.tasks.rules import apply_rules, load_rules
 from podwhisperer.tasks.transcribe import transcribe_audio
@@ -33,7 +33,7 @@ def transcribe_episode(audio: str, title: str | None = None, settings: Settings 
     raw = transcribe_audio(staged, ruleset, settings.engine, settings.gpu)  # here or on the GPU pool
     raw = label_speakers(raw, staged, settings.diarize)  # for engines that label none
     edited = apply_rules(opaque(raw), ruleset)
-    refined, llm_audit = refine_transcript(opaque(edited), settings.llm, ruleset)
+    refined, llm_audit = refine_if_configured(edited, settings.llm, ruleset)
     refined = review_speaker_names(refined, settings.review, review_speakers)  # a form in the Prefect UI
     captions = build_captions(opaque(refined), settings.captions)
     return write_outputs(audio, title, staged, opaque(raw), opaque(refined), opaque(captions), llm_audit,

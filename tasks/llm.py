@@ -6,6 +6,7 @@ import os
 
 from prefect import task
 from prefect.artifacts import create_table_artifact
+from prefect.utilities.annotations import opaque
 
 from podwhisperer.llm import RefineReport, refine
 from podwhisperer.model import Transcript
@@ -56,9 +57,7 @@ def context_for(s: LlmSettings, rules: RuleSet) -> str:
         modules=("podwhisperer.llm", "podwhisperer.guardrails", "podwhisperer.providers", "podwhisperer.align"),
     ),
 )
-def refine_transcript(transcript: Transcript, settings: LlmSettings, rules: RuleSet) -> tuple[Transcript, RefineReport | None]:
-    if settings.provider == "none":
-        return transcript, None
+def refine_transcript(transcript: Transcript, settings: LlmSettings, rules: RuleSet) -> tuple[Transcript, RefineReport]:
     report("refine", 0.0, f"{settings.provider}: {settings.model}")
     refined, audit = refine(transcript, make_provider(settings), budget_tokens=settings.chunk_tokens,
                             overlap=settings.overlap_lines, max_tokens=settings.max_output_tokens,
@@ -73,3 +72,11 @@ def refine_transcript(transcript: Transcript, settings: LlmSettings, rules: Rule
     )
     report("refine", 1.0, f"{sum(d.accepted for d in audit.decisions)} accepted of {len(audit.decisions)}")
     return refined, audit
+
+
+def refine_if_configured(transcript: Transcript, settings: LlmSettings,
+                         rules: RuleSet) -> tuple[Transcript, RefineReport | None]:
+    """The refine task when a provider is set (no task run, no stored transcript copy when not)."""
+    if settings.provider == "none":
+        return transcript, None
+    return refine_transcript(opaque(transcript), settings, rules)

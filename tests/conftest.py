@@ -10,6 +10,8 @@ import tempfile
 from pathlib import Path
 
 _SESSION_DIR = Path(tempfile.mkdtemp(prefix="podwhisperer-tests-"))
+ROOT = Path(__file__).resolve().parent.parent
+POOL = "standin-pool"
 os.environ.setdefault("PREFECT_HOME", str(_SESSION_DIR / "prefect-home"))
 os.environ["PREFECT_LOCAL_STORAGE_PATH"] = str(_SESSION_DIR / "results")  # the harness does not isolate it
 os.environ["PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS"] = "90"
@@ -18,6 +20,11 @@ os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
 for key in [k for k in os.environ if k.startswith("PODWHISPERER_")]:
     del os.environ[key]  # tests state their settings explicitly
 
+import signal  # noqa: E402
+import subprocess  # noqa: E402
+import sys  # noqa: E402
+
+import boto3  # noqa: E402
 import pytest  # noqa: E402
 
 from podwhisperer.demo import demo_script, synthesize  # noqa: E402
@@ -118,3 +125,34 @@ def s3_server():
         else:
             os.environ[k] = v
     server.stop()
+
+
+@pytest.fixture(scope="session")
+def process_pool(prefect_server, s3_server, tmp_path_factory):
+    """A process work pool standing in for the ECS pools, with a real worker serving it: the GPU
+    flow, the main flow and a review stand-in flow deployed to it as ``<flow>/standin``."""
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.actions import WorkPoolCreate
+    from prefect.settings import PREFECT_API_URL
+
+    home = tmp_path_factory.mktemp("worker")
+    boto3.client("s3").create_bucket(Bucket="shared")
+    pull = [{"prefect.deployments.steps.set_working_directory": {"directory": str(ROOT)}}]
+    with get_client(sync_client=True) as client:
+        client.create_work_pool(WorkPoolCreate(name=POOL, type="process"), overwrite=True)
+        for flow_name, entrypoint in (("gpu-transcribe", "flows/gpu_transcribe.py:gpu_transcribe"),
+                                      ("transcribe-episode", "flows/transcribe.py:transcribe_episode"),
+                                      ("review-deployed", "tests/flows_standin.py:review_deployed")):
+            flow_id = client.create_flow_from_name(flow_name)
+            client.create_deployment(flow_id=flow_id, name="standin", work_pool_name=POOL,
+                                     entrypoint=entrypoint, path=str(ROOT), pull_steps=pull)
+    env = {**os.environ, "PREFECT_API_URL": PREFECT_API_URL.value(),
+           "PODWHISPERER_AUDIO__WORK_DIR": str(home / "gpu-work"), "PREFECT_LOGGING_LEVEL": "INFO"}
+    log = open(home / "worker.log", "wb")
+    worker = subprocess.Popen([sys.executable, "-m", "prefect", "worker", "start", "--pool", POOL,
+                               "--limit", "4"], env=env, stdout=log, stderr=subprocess.STDOUT,
+                              start_new_session=True)
+    yield home
+    os.killpg(worker.pid, signal.SIGTERM)
+    worker.wait(30)
+    log.close()

@@ -8,10 +8,6 @@ the in-process CPU path's byte for byte.
 
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -23,8 +19,6 @@ from podwhisperer.model import AudioInfo
 from podwhisperer.rules import RuleSet
 from podwhisperer.settings import EngineSettings, GpuSettings, Settings
 
-ROOT = Path(__file__).resolve().parent.parent
-POOL = "gpu-standin"
 pytestmark = pytest.mark.e2e
 
 
@@ -43,35 +37,6 @@ def test_request_is_named_by_content(tmp_path):
     assert key3 != key and other.result_uri != req.result_uri
     with pytest.raises(ValueError, match="gpu.storage"):
         Settings(engine=EngineSettings(engine="whisperx-gpu"))
-
-
-@pytest.fixture(scope="module")
-def gpu_pool(prefect_server, s3_server, tmp_path_factory):
-    """Both flows deployed to a process pool, and a worker serving it."""
-    from prefect.client.orchestration import get_client
-    from prefect.client.schemas.actions import WorkPoolCreate
-    from prefect.settings import PREFECT_API_URL
-
-    home = tmp_path_factory.mktemp("worker")
-    boto3.client("s3").create_bucket(Bucket="shared")
-    pull = [{"prefect.deployments.steps.set_working_directory": {"directory": str(ROOT)}}]
-    with get_client(sync_client=True) as client:
-        client.create_work_pool(WorkPoolCreate(name=POOL, type="process"), overwrite=True)
-        for flow_name, entrypoint in (("gpu-transcribe", "flows/gpu_transcribe.py:gpu_transcribe"),
-                                      ("transcribe-episode", "flows/transcribe.py:transcribe_episode")):
-            flow_id = client.create_flow_from_name(flow_name)
-            client.create_deployment(flow_id=flow_id, name="standin", work_pool_name=POOL,
-                                     entrypoint=entrypoint, path=str(ROOT), pull_steps=pull)
-    env = {**os.environ, "PREFECT_API_URL": PREFECT_API_URL.value(),
-           "PODWHISPERER_AUDIO__WORK_DIR": str(home / "gpu-work"), "PREFECT_LOGGING_LEVEL": "INFO"}
-    log = open(home / "worker.log", "wb")
-    worker = subprocess.Popen([sys.executable, "-m", "prefect", "worker", "start", "--pool", POOL,
-                               "--limit", "4"], env=env, stdout=log, stderr=subprocess.STDOUT,
-                              start_new_session=True)
-    yield home
-    os.killpg(worker.pid, signal.SIGTERM)
-    worker.wait(30)
-    log.close()
 
 
 def _run_main(audio: Path, out: Path, work: Path, engine: dict | None = None, **gpu) -> "object":
@@ -100,11 +65,11 @@ def _state_names(flow_run_id) -> list[str]:
         return [s.name for s in client.read_flow_run_states(flow_run_id)]
 
 
-def test_dispatch_suspends_resumes_and_matches_the_cpu_path(gpu_pool, episode_mp3, tmp_path, settings):
+def test_dispatch_suspends_resumes_and_matches_the_cpu_path(process_pool, episode_mp3, tmp_path, settings):
     from podwhisperer.flows.transcribe import transcribe_episode
 
     run = _run_main(episode_mp3, tmp_path / "gpu-out", tmp_path / "main-work", wait="suspend")
-    assert run.state.is_completed(), (run.state, (gpu_pool / "worker.log").read_text()[-3000:])
+    assert run.state.is_completed(), (run.state, (process_pool / "worker.log").read_text()[-3000:])
     # It really waited without a process: suspended, then resumed by the GPU flow run.
     assert "Suspended" in _state_names(run.id)
     (child,) = _gpu_runs()
@@ -125,7 +90,7 @@ def test_dispatch_suspends_resumes_and_matches_the_cpu_path(gpu_pool, episode_mp
     assert "Suspended" not in _state_names(again.id)
 
 
-def test_a_failing_gpu_job_fails_the_main_flow_with_its_message(gpu_pool, tmp_path):
+def test_a_failing_gpu_job_fails_the_main_flow_with_its_message(process_pool, tmp_path):
     from podwhisperer.demo import synthesize
 
     audio = synthesize([("A", "a different episode, so a different GPU job")], tmp_path / "other.wav")

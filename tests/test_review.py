@@ -120,3 +120,25 @@ def test_nobody_answers(prefect_server, on_timeout):
         assert out["result"].speaker_names == {"SPEAKER_00": "Eoin"}
     else:
         assert isinstance(out.get("error"), TimeoutError)
+
+
+def test_suspended_review_holds_no_process_and_resumes_from_a_deployment(process_pool):
+    """mode suspend: the deployment's run exits while it waits; answered, it reruns and finishes."""
+    from prefect.client.orchestration import get_client
+    from prefect.deployments import run_deployment
+    from prefect.flow_runs import resume_flow_run
+
+    run = run_deployment("review-deployed/standin", timeout=0)
+    deadline = time.monotonic() + 120
+    with get_client(sync_client=True) as client:
+        while not (state := client.read_flow_run(run.id).state).is_paused():
+            assert time.monotonic() < deadline and not state.is_final(), state
+            time.sleep(1)
+    assert state.name == "Suspended"  # the run's process is gone while it waits
+    resume_flow_run(run.id, run_input={"SPEAKER_00": "Eoin", "SPEAKER_01": "Luciano"})
+    with get_client(sync_client=True) as client:
+        while not (done := client.read_flow_run(run.id)).state.is_final():
+            assert time.monotonic() < deadline + 180
+            time.sleep(1)
+    assert done.state.is_completed(), (done.state, (process_pool / "worker.log").read_text()[-2000:])
+    assert done.state.result() == {"SPEAKER_00": "Eoin", "SPEAKER_01": "Luciano"}
