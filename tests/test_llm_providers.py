@@ -39,7 +39,11 @@ def good(user: str) -> tuple[str, str]:
         if fixed != text:
             updates.append({"idx": int(idx), "text": fixed})
     names = {k: v for k, v in {"SPEAKER_00": "Eoin", "SPEAKER_01": "Luciano"}.items() if k in seen}
-    return json.dumps({"identifiedSpeakers": names, "updates": updates}), "stop"
+    first = {}
+    for idx, speaker, _ in re.findall(r"^\[(\d+)\] \[(\w+)\] (.*)$", user, re.M):
+        first.setdefault(speaker, [int(idx)])
+    return json.dumps({"identifiedSpeakers": names, "speakerEvidence": {k: first[k] for k in names},
+                       "updates": updates}), "stop"
 
 
 @pytest.fixture(scope="module")
@@ -101,6 +105,8 @@ def test_good_answers_are_applied_with_timings_and_names(provider, model_server)
     assert out.speaker_names == {"SPEAKER_00": "Eoin", "SPEAKER_01": "Luciano"}
     assert report.calls == 1 and not report.failed_chunks
     assert sum(d.accepted for d in report.decisions) == 4  # two lines, two names
+    eoin = next(d for d in report.decisions if d.kind == "speaker" and d.target == "SPEAKER_00")
+    assert eoin.evidence == ["[0] [SPEAKER_00] Hello and welcome to AWS Bytes, my name is Owen"]
     sent = model_server.requests[0]
     assert "[0] [SPEAKER_00] Hello and welcome to AWS Bytes" in sent["user"] and "JSON only" in sent["system"]
 
