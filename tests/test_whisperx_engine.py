@@ -5,7 +5,7 @@ proves the loading and alignment code, not accuracy); speakers assigned by whisp
 diarization (the espeak script's true turns). Everything offline.
 
 Needs the ``whisperx`` extra (scripts/test.sh installs it). Without it these tests skip, unless
-PODWHISPERER_TESTS_NEED_WHISPERX=1 (CI), where a missing whisperx is a failure.
+PODWHISPERER_TESTS_NEED_EXTRAS=1 (CI), where a missing whisperx is a failure.
 """
 
 from __future__ import annotations
@@ -15,6 +15,8 @@ import os
 import pytest
 
 from podwhisperer.engines.whisperx import to_segments
+
+from .conftest import require_extra
 
 
 def test_to_segments_times_every_word_and_keeps_speakers():
@@ -38,20 +40,11 @@ def test_to_segments_times_every_word_and_keeps_speakers():
     assert 4.0 <= second.words[0].start and second.words[-1].end <= 5.0
 
 
-def _whisperx():
-    try:
-        import whisperx  # noqa: F401
-    except ImportError:
-        if os.environ.get("PODWHISPERER_TESTS_NEED_WHISPERX") == "1":
-            raise
-        pytest.skip("the whisperx extra is not installed (bash scripts/test.sh installs it)")
-
-
 @pytest.fixture(scope="module")
 def models_dir(tmp_path_factory):
     """A models directory as ``podwhisperer models download`` lays it out, made offline
     (podwhisperer.models.stand_in). Used through PODWHISPERER_MODELS_DIR, as in the GPU image."""
-    _whisperx()
+    require_extra("whisperx", "whisperx")
     from podwhisperer.models import stand_in
 
     root = stand_in(tmp_path_factory.mktemp("models"))
