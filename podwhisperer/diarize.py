@@ -13,6 +13,7 @@ spans two speakers.
 
 from __future__ import annotations
 
+from bisect import bisect_left, bisect_right
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -73,24 +74,41 @@ def turns_from(windows: list[tuple[float, float]], labels: list[int]) -> list[Tu
     return turns
 
 
+class Timeline:
+    """Turns in time order, not overlapping (as :func:`turns_from` makes them), searched by
+    bisection: labelling every word of a 3-hour episode must not scan every turn per word."""
+
+    def __init__(self, turns: list[Turn]):
+        self.turns = turns
+        self.starts = [t.start for t in turns]
+        self.ends = [t.end for t in turns]
+
+    def speaker_at(self, start: float, end: float) -> str | None:
+        """The speaker overlapping [start, end] most; the nearest one when none overlaps."""
+        best, best_overlap = None, 0.0
+        for t in self.turns[bisect_right(self.ends, start):bisect_left(self.starts, end)]:
+            overlap = min(end, t.end) - max(start, t.start)
+            if overlap > best_overlap:
+                best, best_overlap = t.speaker, overlap
+        if best is None and self.turns:
+            mid = (start + end) / 2
+            k = bisect_right(self.starts, mid)
+            around = self.turns[max(k - 1, 0):k + 1]
+            best = min(around, key=lambda t: 0 if t.start <= mid <= t.end
+                       else min(abs(mid - t.start), abs(mid - t.end))).speaker
+        return best
+
+
 def speaker_at(turns: list[Turn], start: float, end: float) -> str | None:
-    """The speaker overlapping [start, end] most; the nearest one when none overlaps."""
-    best, best_overlap = None, 0.0
-    for t in turns:
-        overlap = min(end, t.end) - max(start, t.start)
-        if overlap > best_overlap:
-            best, best_overlap = t.speaker, overlap
-    if best is None and turns:
-        mid = (start + end) / 2
-        best = min(turns, key=lambda t: 0 if t.start <= mid <= t.end else min(abs(mid - t.start), abs(mid - t.end))).speaker
-    return best
+    return Timeline(turns).speaker_at(start, end)
 
 
 def assign_speakers(transcript: Transcript, turns: list[Turn]) -> Transcript:
     """Words labelled by the turns; segments split wherever the speaker changes."""
+    timeline = Timeline(turns)
     segments: list[Segment] = []
     for seg in transcript.segments:
-        words = [w.model_copy(update={"speaker": speaker_at(turns, w.start, w.end)}) for w in seg.words]
+        words = [w.model_copy(update={"speaker": timeline.speaker_at(w.start, w.end)}) for w in seg.words]
         runs: list[list[Word]] = []
         for w in words:
             if runs and runs[-1][-1].speaker == w.speaker:
@@ -98,7 +116,7 @@ def assign_speakers(transcript: Transcript, turns: list[Turn]) -> Transcript:
             else:
                 runs.append([w])
         if not runs:
-            segments.append(seg.model_copy(update={"id": len(segments), "speaker": speaker_at(turns, seg.start, seg.end)}))
+            segments.append(seg.model_copy(update={"id": len(segments), "speaker": timeline.speaker_at(seg.start, seg.end)}))
             continue
         for i, run in enumerate(runs):
             # The first piece keeps the segment's start, the last its end: bounds stay inside the original.
