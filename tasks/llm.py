@@ -39,8 +39,8 @@ def context_for(s: LlmSettings, rules: RuleSet) -> str:
     parts = [s.context] if s.context else []
     if s.hosts:
         parts.append("Speakers may include: " + ", ".join(s.hosts) + ".")
-    if rules.targets():
-        parts.append("Names and terms are spelled: " + ", ".join(rules.targets()) + ".")
+    if terms := rules.targets():
+        parts.append("Names and terms are spelled: " + ", ".join(terms) + ".")
     return " ".join(parts)
 
 

@@ -24,12 +24,14 @@ from .base import ProgressFn
 from .faster_whisper import resolve_model
 
 
-def _num(value: Any) -> float | None:
+def _num(value: Any, digits: int | None = None) -> float | None:
     """WhisperX gives numpy floats (and NaN for what it could not time): plain floats or None."""
     if value is None:
         return None
     value = float(value)
-    return None if value != value else value
+    if value != value:
+        return None
+    return value if digits is None else round(value, digits)
 
 
 def to_segments(aligned: Iterable[dict]) -> list[Segment]:
@@ -43,7 +45,7 @@ def to_segments(aligned: Iterable[dict]) -> list[Segment]:
         start, end = _num(seg.get("start")) or 0.0, _num(seg.get("end")) or 0.0
         speaker = seg.get("speaker")
         raw = [RawWord(str(w.get("word", "")).strip(), _num(w.get("start")), _num(w.get("end")),
-                       None if _num(w.get("score")) is None else round(_num(w.get("score")), 4),
+                       _num(w.get("score"), 4),
                        w.get("speaker") or speaker)
                for w in seg.get("words") or [] if str(w.get("word", "")).strip()]
         if not raw:  # not aligned at all: one word per token of the text, spread over the segment
@@ -138,7 +140,7 @@ class WhisperXEngine:
 
         ours = to_segments(segments)
         # Model loads are reported once, by the first episode that paid for them.
-        timings = {**{k: v for k, v in self._unreported.items()}, **timings}
+        timings = {**self._unreported, **timings}
         self._unreported = {}
         return Transcript(
             audio_sha256=audio_sha256,
