@@ -16,6 +16,8 @@ from urllib.parse import urlparse
 
 from pydantic import BaseModel, Field
 
+from .model import EpisodeRun
+
 AUDIO_TYPES = ("audio/", "video/mp4", "application/octet-stream")
 AUDIO_SUFFIXES = (".mp3", ".m4a", ".aac", ".ogg", ".opus", ".wav", ".flac", ".mp4")
 
@@ -93,7 +95,71 @@ def read_feed(data: bytes, max_bytes: int = 2 * 1024**3) -> FeedRead:
     return read
 
 
-def new_episodes(read: FeedRead, seen: set[str], limit: int, backfill: bool = False) -> list[FeedEpisode]:
-    """Episodes not seen before, newest first, at most ``limit`` (``backfill``: no limit)."""
-    fresh = [e for e in read.episodes if e.guid not in seen]
-    return fresh if backfill else fresh[:limit]
+class FeedState(BaseModel):
+    """What a feed's poller keeps between polls (a Prefect Variable per feed)."""
+
+    etag: str | None = None
+    last_modified: str | None = None
+    since: datetime | None = Field(
+        None, description="Episodes published before this were there at the first poll: started only with backfill.")
+
+
+class FeedFetch(BaseModel):
+    changed: bool
+    body: bytes = b""
+    etag: str | None = None
+    last_modified: str | None = None
+
+
+def fetch_feed(url: str, state: FeedState, max_bytes: int, timeout_s: float = 30) -> FeedFetch:
+    """GET the feed, conditionally (If-None-Match / If-Modified-Since from the last poll): a 304
+    means nothing changed and nothing is downloaded."""
+    import httpx
+
+    from .audio import TransientFetchError
+
+    if urlparse(url).scheme not in ("http", "https"):
+        raise FeedError(f"{url!r}: a feed URL must be http(s)")
+    headers = {"Accept": "application/rss+xml, application/atom+xml, application/xml;q=0.9, */*;q=0.5"}
+    if state.etag:
+        headers["If-None-Match"] = state.etag
+    if state.last_modified:
+        headers["If-Modified-Since"] = state.last_modified
+    try:
+        with httpx.stream("GET", url, headers=headers, follow_redirects=True, timeout=timeout_s) as resp:
+            if resp.status_code == 304:
+                return FeedFetch(changed=False, etag=state.etag, last_modified=state.last_modified)
+            if resp.status_code in (408, 429) or resp.status_code >= 500:
+                raise TransientFetchError(f"{url}: HTTP {resp.status_code}")
+            if resp.status_code >= 400:
+                raise FeedError(f"{url}: HTTP {resp.status_code} {resp.reason_phrase}")
+            body = bytearray()
+            for chunk in resp.iter_bytes(1 << 16):
+                body += chunk
+                if len(body) > max_bytes:
+                    raise FeedError(f"{url}: the feed is over the {max_bytes}-byte limit")
+            return FeedFetch(changed=True, body=bytes(body), etag=resp.headers.get("etag"),
+                             last_modified=resp.headers.get("last-modified"))
+    except httpx.InvalidURL as exc:
+        raise FeedError(f"{url!r}: invalid URL ({exc})") from exc
+    except (httpx.TransportError, httpx.StreamError) as exc:
+        raise TransientFetchError(f"{url}: {type(exc).__name__}: {exc or 'connection failed'}") from exc
+
+
+def candidates(read: FeedRead, state: FeedState, backfill: bool) -> list[FeedEpisode]:
+    """Episodes worth starting, newest first: all of them with backfill, else those published
+    since the feed was first polled (an undated episode counts as old)."""
+    if backfill or state.since is None:
+        return list(read.episodes)
+    return [e for e in read.episodes if e.published is not None and e.published >= state.since]
+
+
+def first_cutoff(read: FeedRead, limit: int) -> datetime | None:
+    """At a feed's first poll: the publication time of its ``limit``-th newest episode; older ones
+    are the back catalogue."""
+    dated = [e.published for e in read.episodes[:limit] if e.published is not None]
+    return min(dated) if dated else None
+
+
+def episode_runs(feed_url: str, episodes: list[FeedEpisode]) -> list[EpisodeRun]:
+    return [EpisodeRun(key=episode_key(feed_url, e.guid), audio=e.audio_url, title=e.title) for e in episodes]

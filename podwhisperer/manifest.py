@@ -52,6 +52,9 @@ def build_manifest(
         content_key=content_key,
         captions=caption_report,
         warnings=transcript.warnings,
+        language=transcript.language,
+        speakers={label: transcript.speaker_names.get(label, label)
+                  for label in dict.fromkeys(s.speaker for s in transcript.segments if s.speaker)},
     )
 
 

@@ -169,3 +169,22 @@ class Manifest(_Model):
     content_key: str = Field(description="Hash of everything the outputs were made from.")
     captions: dict | None = Field(None, description="The caption report: shares within each limit, violations.")
     warnings: list[str] = Field(default_factory=list, description="Things a person should know, e.g. no speech.")
+    language: str = Field("", description="The transcript's language.")
+    speakers: dict[str, str] = Field(
+        default_factory=dict, description="Speaker label -> name (the label itself when unnamed), by talk order.")
+
+
+class EpisodeRun(_Model):
+    """One episode to start as its own pipeline run (from a feed or the S3 intake)."""
+
+    key: str = Field(description="Idempotency key: the same episode is started once, however often asked.")
+    audio: str = Field(description="What the pipeline fetches: an http(s) URL or an s3:// URI.")
+    title: str
+
+
+class StartReport(_Model):
+    """What one poll did with the episodes it found."""
+
+    started: list[EpisodeRun] = Field(default_factory=list)
+    already: list[EpisodeRun] = Field(default_factory=list, description="Started by an earlier or overlapping poll.")
+    deferred: list[EpisodeRun] = Field(default_factory=list, description="Over the per-poll cap: next poll.")

@@ -173,6 +173,42 @@ class OutputSettings(BaseModel):
     """Where and what to write (the write task)."""
 
     out_dir: Path = Field(Path("out"), description="Episode folders are created below this.")
+    storage: str | None = Field(
+        None, description="Also publish every episode folder under this s3://bucket/prefix, as "
+        "<prefix>/<slug>/<file> (manifest.json last). None: local folders only.")
+
+
+class EventSettings(BaseModel):
+    """Completion and failure events (the announce task and the flow's failure hook). Prefect events
+    are always emitted, so automations can react; EventBridge only when a bus is named."""
+
+    eventbridge_bus: str | None = Field(
+        None, description="EventBridge bus name or ARN (e.g. default). None: no EventBridge events.")
+    source: str = Field("podwhisperer.pipeline", description="EventBridge source (v2's contract).")
+
+
+class FeedSettings(BaseModel):
+    """Scheduled podcast-feed polling (the poll-feeds flow)."""
+
+    urls: list[str] = Field(
+        default_factory=list, description="Feeds to poll. Empty: the Prefect Variable `feeds_variable`.")
+    feeds_variable: str = Field("podwhisperer_feeds", description="Prefect Variable holding a list of feed URLs.")
+    max_new_per_poll: int = Field(3, ge=1, description="At most this many episodes started per feed and poll, newest first.")
+    backfill: bool = Field(
+        False, description="Also start episodes published before the feed was first polled (still "
+        "max_new_per_poll at a time, newest first). Off: a new feed starts with its newest episodes only.")
+    max_feed_bytes: int = Field(20 * 1024**2, ge=1024, description="Larger feed documents are refused.")
+    deployment: str = Field(
+        "transcribe-episode/local", description="The episode pipeline's deployment each new episode runs on.")
+
+
+class IntakeSettings(BaseModel):
+    """S3 intake (the s3-intake flow): new audio objects under a prefix become pipeline runs."""
+
+    input: str | None = Field(None, description="s3://bucket/prefix to watch, e.g. s3://my-podcasts/input.")
+    max_new_per_poll: int = Field(50, ge=1, description="At most this many objects started per poll (oldest first).")
+    deployment: str = Field(
+        "transcribe-episode/local", description="The episode pipeline's deployment each new object runs on.")
 
 
 class Settings(BaseSettings):
@@ -191,6 +227,14 @@ class Settings(BaseSettings):
     review: ReviewSettings = Field(default_factory=ReviewSettings)
     captions: CaptionSettings = Field(default_factory=CaptionSettings)
     output: OutputSettings = Field(default_factory=OutputSettings)
+    events: EventSettings = Field(default_factory=EventSettings)
+    feeds: FeedSettings = Field(default_factory=FeedSettings)
+    intake: IntakeSettings = Field(default_factory=IntakeSettings)
+
+    def recorded(self) -> dict:
+        """What manifest.json records: the settings that shape the outputs (not where runs come
+        from or where events go, so changing those rewrites no episode)."""
+        return self.model_dump(mode="json", exclude={"events", "feeds", "intake"})
 
     @model_validator(mode="after")
     def _llm_needs_a_model(self) -> "Settings":
@@ -198,6 +242,13 @@ class Settings(BaseSettings):
             raise ValueError(f"llm.provider {self.llm.provider} needs llm.model")
         if self.llm.provider == "openai" and not self.llm.base_url:
             raise ValueError("llm.provider openai needs llm.base_url (e.g. https://api.openai.com/v1)")
+        return self
+
+    @model_validator(mode="after")
+    def _s3_uris(self) -> "Settings":
+        for name, uri in (("output.storage", self.output.storage), ("intake.input", self.intake.input)):
+            if uri is not None and not (uri.startswith("s3://") and len(uri) > 5 and uri[5] != "/"):
+                raise ValueError(f"{name} must be an s3://bucket/prefix URI, not {uri!r}")
         return self
 
     @model_validator(mode="after")

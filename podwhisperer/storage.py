@@ -139,3 +139,28 @@ def s3_put_bytes(data: bytes, uri: str) -> None:
 
 def s3_get_bytes(uri: str) -> bytes:
     return _s3_call(uri, lambda c, b, k: c.get_object(Bucket=b, Key=k)["Body"].read())
+
+
+def publish_s3(folder: Path, names: list[str], base: str, last: str) -> dict[str, str]:
+    """Upload the named files of an episode folder under ``base/<folder name>/``; ``last`` (the
+    manifest) goes up after all the others, so a reader that finds it finds every file it lists.
+    Returns file name -> S3 key."""
+    bucket, prefix = split_s3(s3_join(base, folder.name))
+    keys = {}
+    for name in sorted(names, key=lambda n: n == last):
+        uri = f"s3://{bucket}/{prefix}/{name}"
+        _s3_call(uri, lambda c, b, k, p=folder / name: c.upload_file(str(p), b, k))
+        keys[name] = f"{prefix}/{name}"
+    return keys
+
+
+def s3_objects(base: str) -> list[dict]:
+    """Every object under an s3://bucket/prefix: key, etag, size, last modified (oldest first)."""
+    def listing(client, bucket, prefix):
+        found = []
+        for page in client.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
+            found += [{"key": o["Key"], "etag": o["ETag"].strip('"'), "size": o["Size"],
+                       "modified": o["LastModified"]} for o in page.get("Contents", [])]
+        return sorted(found, key=lambda o: (o["modified"], o["key"]))
+
+    return _s3_call(base, listing)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 
 from prefect import task
-from prefect.artifacts import create_table_artifact
 from prefect.utilities.annotations import opaque
 
 from podwhisperer.llm import RefineReport, refine
@@ -63,13 +62,6 @@ def refine_transcript(transcript: Transcript, settings: LlmSettings, rules: Rule
                             overlap=settings.overlap_lines, max_tokens=settings.max_output_tokens,
                             attempts=settings.attempts, on_invalid=settings.on_invalid,
                             context=context_for(settings, rules))
-    create_table_artifact(
-        key="llm-audit",
-        table=[d.model_dump() for d in audit.decisions] or [{"kind": "-", "target": "-", "accepted": "-",
-                                                              "reason": "the model suggested nothing"}],
-        description=f"LLM suggestions, accepted and rejected ({audit.model}, {audit.calls} calls, "
-                    f"{len(audit.failed_chunks)} chunks skipped)",
-    )
     report("refine", 1.0, f"{sum(d.accepted for d in audit.decisions)} accepted of {len(audit.decisions)}")
     return refined, audit
 

@@ -1,4 +1,4 @@
-"""Write outputs: render every file, publish the episode folder atomically, report artifacts."""
+"""Write outputs: render every file and publish the episode folder atomically."""
 
 from __future__ import annotations
 
@@ -6,7 +6,6 @@ import hashlib
 import time
 
 from prefect import task
-from prefect.artifacts import create_markdown_artifact, create_table_artifact
 
 from podwhisperer import manifest as manifests
 from podwhisperer import writers
@@ -86,14 +85,4 @@ def write_outputs(
     publish_dir(files, dest)
     report("write", 1.0, str(dest))
 
-    create_markdown_artifact(
-        key=f"transcript-{dest.name}"[:100].rstrip("-"),
-        markdown=files[writers.MARKDOWN].decode(),
-        description=f"Transcript of {title}",
-    )
-    create_table_artifact(
-        key=f"timings-{dest.name}"[:100].rstrip("-"),
-        table=[{"step": k, "seconds": v} for k, v in timings.items()],
-        description="Seconds per pipeline step (from the run that computed each step)",
-    )
     return m

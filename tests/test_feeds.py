@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from podwhisperer.feeds import FeedError, episode_key, new_episodes, read_feed
+from podwhisperer.feeds import FeedError, FeedState, candidates, episode_key, first_cutoff, read_feed
 
 FEED = b"""<?xml version="1.0"?>
 <rss version="2.0"><channel><title>AWS Bites</title>
@@ -30,10 +30,19 @@ def test_episodes_newest_first_and_every_bad_item_named():
     assert "not http(s)" in reasons["Local file"] and "over the limit" in reasons["Huge"]
 
 
-def test_new_episodes_are_capped_unless_backfilling():
+def test_the_back_catalogue_waits_for_backfill():
     read = read_feed(FEED)
-    assert [e.guid for e in new_episodes(read, {"ep-152"}, limit=1)] == ["ep-151"]
-    assert len(new_episodes(read, set(), limit=1, backfill=True)) == 3
+    # First poll with a cap of 1: the newest episode; older ones are the back catalogue.
+    since = first_cutoff(read, 1)
+    assert since == read.episodes[0].published
+    later = FeedState(since=since)
+    assert [e.guid for e in candidates(read, later, backfill=False)] == ["ep-152"]
+    assert [e.guid for e in candidates(read, later, backfill=True)] == [
+        "ep-152", "ep-151", "https://cdn.example.com/150.m4a"]
+    assert len(candidates(read, FeedState(), backfill=False)) == 3  # first poll: all, newest first
+
+
+def test_episode_keys_are_per_feed_and_episode():
     assert episode_key("https://f/rss", "ep-152") == episode_key("https://f/rss", "ep-152")
     assert episode_key("https://f/rss", "ep-152") != episode_key("https://other/rss", "ep-152")
 

@@ -21,8 +21,12 @@ from .conftest import free_port, task_states
 
 pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("prefect_server")]
 
-ALL_TASKS = ["load-rules", "stage-audio", "transcribe", "apply-rules", "build-captions", "write-outputs"]
+ALL_TASKS = ["load-rules", "stage-audio", "transcribe", "apply-rules", "build-captions", "write-outputs",
+             "publish-outputs", "report-run", "announce-completion"]
 UPSTREAM = dict.fromkeys(["load-rules", "stage-audio", "transcribe", "apply-rules"], "Cached")
+# New outputs: written, published and announced. report-run makes its artifacts on every run.
+FRESH_TAIL = {"write-outputs": "Completed", "publish-outputs": "Completed", "report-run": "Completed",
+              "announce-completion": "Completed"}
 
 
 def run(audio: str, settings, title: str | None = None):
@@ -97,7 +101,8 @@ def test_rerun_is_all_cached_and_loads_no_model(episode_mp3, settings, monkeypat
     loads = engines.model_loads()
     state, tasks = run(str(episode_mp3), settings)
     assert state.is_completed()
-    assert {name: s for name, (s, _) in tasks.items()} == dict.fromkeys(ALL_TASKS, "Cached")
+    assert {name: s for name, (s, _) in tasks.items()} == {**dict.fromkeys(ALL_TASKS, "Cached"),
+                                                           "report-run": "Completed"}
     assert engines.model_loads() == loads and engines._engines == {}
     assert sorted((p.name, p.stat().st_mtime_ns) for p in episode_dir(settings).iterdir()) == before
 
@@ -116,7 +121,7 @@ def test_changing_a_caption_setting_reruns_only_downstream(episode_mp3, settings
     run(str(episode_mp3), settings)
     narrow = settings.model_copy(update={"captions": CaptionSettings(max_line_chars=30)})
     _, tasks = run(str(episode_mp3), narrow)
-    assert {n: s for n, (s, _) in tasks.items()} == {**UPSTREAM, "build-captions": "Completed", "write-outputs": "Completed"}
+    assert {n: s for n, (s, _) in tasks.items()} == {**UPSTREAM, "build-captions": "Completed", **FRESH_TAIL}
     subs = list(srt.parse((episode_dir(settings) / "captions.srt").read_text()))
     assert all(len(line) <= 30 for s in subs for line in s.content.splitlines() if " " in line)
 
@@ -145,7 +150,7 @@ def test_failed_late_task_resumes_there(episode_mp3, settings, tmp_path):
     blocker.unlink()  # the fault is removed
     state, tasks = run(str(episode_mp3), broken)
     assert state.is_completed()
-    assert {n: s for n, (s, _) in tasks.items()} == {**UPSTREAM, "build-captions": "Cached", "write-outputs": "Completed"}
+    assert {n: s for n, (s, _) in tasks.items()} == {**UPSTREAM, "build-captions": "Cached", **FRESH_TAIL}
     assert (blocker / "out").is_dir()
 
 
@@ -265,7 +270,7 @@ def test_rules_fix_names_everywhere_and_an_edited_rule_file_reruns_only_downstre
     _, tasks = run(str(episode_mp3), with_rules)
     assert {n: s for n, (s, _) in tasks.items()} == {
         "load-rules": "Completed", "stage-audio": "Cached", "transcribe": "Cached",
-        "apply-rules": "Completed", "build-captions": "Cached", "write-outputs": "Completed"}
+        "apply-rules": "Completed", "build-captions": "Cached", **FRESH_TAIL}
 
 
 def test_invalid_rule_file_fails_before_any_audio_work(episode_mp3, settings, tmp_path):

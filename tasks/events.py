@@ -1,0 +1,85 @@
+"""Completion and failure events: the announce task and the flow's failure hook."""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timezone
+
+from prefect import task
+
+from podwhisperer import events
+from podwhisperer.events import EventDeliveryError, Published
+from podwhisperer.model import Manifest
+from podwhisperer.settings import EventSettings, Settings
+
+from ._prefect import ContentKey, is_transient, model_fingerprint
+
+log = logging.getLogger("podwhisperer.events")
+
+
+def _run_started(flow_run_id) -> datetime:
+    from prefect.client.orchestration import get_client
+
+    with get_client(sync_client=True) as client:
+        run = client.read_flow_run(flow_run_id)
+    return run.start_time or run.expected_start_time or datetime.now(timezone.utc)
+
+
+def _send(event: events.Event, settings: EventSettings, flow_run_id) -> None:
+    events.to_prefect(event, related=[{"prefect.resource.id": f"prefect.flow-run.{flow_run_id}",
+                                       "prefect.resource.role": "flow-run"}])
+    if settings.eventbridge_bus:
+        events.to_eventbridge(event, settings.eventbridge_bus, settings.source)
+
+
+@task(
+    name="announce-completion",
+    retries=3,
+    retry_delay_seconds=[2, 10, 30],
+    retry_condition_fn=is_transient(EventDeliveryError),
+    timeout_seconds=120,
+    persist_result=True,
+    # Keyed on what the outputs are made of and where they are: a rerun that changes no output is
+    # a cache hit here and announces nothing a second time.
+    cache_policy=ContentKey(fingerprints={"manifest": lambda m: m.content_key, "published": model_fingerprint,
+                                          "settings": model_fingerprint}, modules=("podwhisperer.events",)),
+)
+def announce_completion(manifest: Manifest, published: Published, settings: EventSettings) -> dict:
+    """The ``Pipeline Completed`` event, as a Prefect event and (when configured) on EventBridge."""
+    from prefect.runtime import flow_run
+
+    event = events.completion_event(manifest, published, _run_started(flow_run.id), datetime.now(timezone.utc))
+    _send(event, settings, flow_run.id)
+    return event.detail
+
+
+def failed_step(flow_run_id) -> tuple[str, str]:
+    """(task name, message) of the run's failed task; the flow itself when no task failed."""
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId, TaskRunFilter, TaskRunFilterState
+    from prefect.client.schemas.filters import TaskRunFilterStateType
+    from prefect.client.schemas.objects import StateType
+
+    with get_client(sync_client=True) as client:
+        runs = client.read_task_runs(
+            flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[flow_run_id])),
+            task_run_filter=TaskRunFilter(state=TaskRunFilterState(
+                type=TaskRunFilterStateType(any_=[StateType.FAILED, StateType.CRASHED]))))
+    if not runs:
+        return "flow", ""
+    run = min(runs, key=lambda r: r.end_time or r.expected_start_time or datetime.max.replace(tzinfo=timezone.utc))
+    return run.name.rsplit("-", 1)[0], run.state.message if run.state else ""
+
+
+def announce_failure(flow, flow_run, state) -> None:
+    """Flow on_failure hook: the ``Pipeline Failed`` event with the failed step and the error. A
+    hook, not a task: it must run exactly when the flow has failed, and never on success."""
+    try:
+        params = flow_run.parameters or {}
+        settings = Settings.model_validate(params.get("settings") or {})
+        step, message = failed_step(flow_run.id)
+        event = events.failure_event(str(params.get("audio", "")), step, state.message or message,
+                                     str(flow_run.id), _run_started(flow_run.id), datetime.now(timezone.utc))
+        _send(event, settings.events, flow_run.id)
+    except Exception:  # noqa: BLE001 - the run has failed already; say why the event did not go out
+        log.exception("could not send the failure event of flow run %s", flow_run.id)
