@@ -10,6 +10,8 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
+from typing import ClassVar
+
 from pydantic import BaseModel, ConfigDict, Field
 
 SCHEMA_VERSION = "1.0"
@@ -17,10 +19,13 @@ SCHEMA_VERSION = "1.0"
 
 class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid")
+    # Fields that say how long something took, not what it is: two runs that computed the same
+    # thing at different speeds must give one identity (cache keys, the outputs' content key).
+    _volatile: ClassVar[set | dict | None] = None
 
     def content_hash(self) -> str:
-        """sha256 of the canonical JSON form: the identity of this value in cache keys."""
-        return hashlib.sha256(self.model_dump_json().encode()).hexdigest()
+        """sha256 of the canonical JSON form, timings left out: the identity of this value in cache keys."""
+        return hashlib.sha256(self.model_dump_json(exclude=self._volatile).encode()).hexdigest()
 
 
 class Word(_Model):
@@ -69,6 +74,7 @@ class AudioInfo(_Model):
     duration: float = Field(description="Decoded duration (s).")
     wav_path: Path = Field(description="16 kHz mono PCM WAV for the engine.")
     elapsed_s: float = 0.0
+    _volatile: ClassVar = {"elapsed_s"}
 
 
 class EditSummary(_Model):
@@ -100,6 +106,7 @@ class Transcript(_Model):
     engine: EngineInfo
     warnings: list[str] = Field(default_factory=list)
     edits: list[EditSummary] = Field(default_factory=list, description="Editing steps applied, in order.")
+    _volatile: ClassVar = {"engine": {"timings"}}
 
     @property
     def words(self) -> list[Word]:
@@ -150,6 +157,7 @@ class Captions(_Model):
     cues: list[Cue] = Field(default_factory=list)
     report: CaptionReport | None = None
     elapsed_s: float = 0.0
+    _volatile: ClassVar = {"elapsed_s"}
 
 
 class OutputFile(_Model):

@@ -22,7 +22,7 @@ from ._prefect import ContentKey, model_fingerprint
 FINGERPRINTS = {
     "source": model_fingerprint,
     "title": model_fingerprint,
-    "audio": model_fingerprint,
+    "audio": lambda a: a.content_hash(),  # a remote input is fetched (and timed) again on every run
     "raw": lambda t: t.content_hash(),
     "transcript": lambda t: t.content_hash(),
     "captions": lambda c: c.content_hash(),
