@@ -48,6 +48,9 @@ def load_feed_state(url: str) -> FeedState:
 @task(name="fetch-feed", retries=3, retry_delay_seconds=[2, 10, 30], retry_jitter_factor=0.5,
       retry_condition_fn=is_transient(TransientFetchError), cache_policy=NO_CACHE, timeout_seconds=120)
 def fetch_feed(url: str, state: FeedState, settings: FeedSettings) -> FeedFetch:
+    """Conditional GET; a backfill reads the whole feed even when it has not changed."""
+    if settings.backfill:
+        state = state.model_copy(update={"etag": None, "last_modified": None})
     return feeds.fetch_feed(url, state, settings.max_feed_bytes)
 
 

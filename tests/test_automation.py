@@ -1,0 +1,64 @@
+"""deployments/automations.py on a real server: a failure event makes the automation send its
+notification (a custom webhook block aimed at a local receiver)."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import threading
+import time
+from datetime import datetime, timezone
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+
+from podwhisperer.events import failure_event, to_prefect
+
+from .conftest import ROOT
+
+pytestmark = [pytest.mark.e2e]
+
+
+def receiver():
+    posts: list[dict] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self):  # noqa: N802
+            posts.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
+            self.send_response(200)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    server.posts = posts
+    return server
+
+
+def test_a_failed_episode_notifies_through_the_example_automation(prefect_server):
+    from prefect.blocks.notifications import CustomWebhookNotificationBlock
+
+    spec = importlib.util.spec_from_file_location("automations", ROOT / "deployments" / "automations.py")
+    automations = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(automations)
+
+    hook = receiver()
+    try:
+        CustomWebhookNotificationBlock(
+            name="ops", url=f"http://127.0.0.1:{hook.server_address[1]}/notify",
+            json_data={"text": "{{subject}}\n{{body}}"}).save("podcast-ops", overwrite=True)
+        automations.install(f"{CustomWebhookNotificationBlock.get_block_type_slug()}/podcast-ops")
+        time.sleep(2)  # the triggers service loads new automations
+        now = datetime.now(timezone.utc)
+        to_prefect(failure_event("s3://pods/input/ep9.mp3", "transcribe", "CUDA out of memory", "run-9", now, now))
+        deadline = time.monotonic() + 90
+        while not hook.posts and time.monotonic() < deadline:
+            time.sleep(1)
+        (post,) = hook.posts
+        assert "failed in step transcribe" in post["text"]
+        assert "Input: input/ep9.mp3" in post["text"] and "Error: CUDA out of memory" in post["text"]
+    finally:
+        hook.shutdown()
