@@ -158,6 +158,49 @@ def process_pool(prefect_server, s3_server, tmp_path_factory):
     log.close()
 
 
+@pytest.fixture(scope="session")
+def event_queue(s3_server):
+    """An SQS queue behind an EventBridge rule for podwhisperer's events on the default bus."""
+    import json
+
+    sqs, events = boto3.client("sqs"), boto3.client("events")
+    url = sqs.create_queue(QueueName="podwhisperer-events")["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    events.put_rule(Name="podwhisperer", EventPattern=json.dumps({"source": ["podwhisperer.pipeline"]}))
+    events.put_targets(Rule="podwhisperer", Targets=[{"Id": "queue", "Arn": arn}])
+    return url
+
+
+def drain(queue_url: str) -> list[dict]:
+    """Every event waiting in the queue (removed from it)."""
+    import json
+
+    sqs, out = boto3.client("sqs"), []
+    while batch := sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10).get("Messages", []):
+        out += [json.loads(m["Body"]) for m in batch]
+        sqs.delete_message_batch(QueueUrl=queue_url, Entries=[
+            {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(batch)])
+    return out
+
+
+def wait_for(keys: list[str], timeout: float = 600) -> list:
+    """The flow runs carrying these idempotency keys, once every one has ended."""
+    import time
+
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterIdempotencyKey
+
+    deadline = time.monotonic() + timeout
+    while True:
+        with get_client(sync_client=True) as client:
+            runs = client.read_flow_runs(flow_run_filter=FlowRunFilter(
+                idempotency_key=FlowRunFilterIdempotencyKey(any_=keys)))
+        if len(runs) == len(keys) and all(r.state and r.state.is_final() for r in runs):
+            return runs
+        assert time.monotonic() < deadline, [(r.name, r.state_name) for r in runs]
+        time.sleep(2)
+
+
 def require_extra(module: str, extra: str) -> None:
     """Skip a test whose optional extra is missing, except under scripts/test.sh (and CI), which
     installs every extra: there a missing one is a failure, never a silent skip."""

@@ -17,47 +17,16 @@ from podwhisperer.flows.s3_intake import s3_intake
 from podwhisperer.intake import intake_key
 from podwhisperer.settings import IntakeSettings, Settings
 
-from .conftest import task_states
+from .conftest import drain, task_states, wait_for
 
 pytestmark = [pytest.mark.e2e]
 BUCKET = "pods"
 
 
 @pytest.fixture(scope="module")
-def completed_queue(process_pool):
-    """An SQS queue behind an EventBridge rule for podwhisperer's events on the default bus."""
-    sqs, events = boto3.client("sqs"), boto3.client("events")
+def completed_queue(process_pool, event_queue):
     boto3.client("s3").create_bucket(Bucket=BUCKET)
-    url = sqs.create_queue(QueueName="podwhisperer-events")["QueueUrl"]
-    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-    events.put_rule(Name="podwhisperer", EventPattern=json.dumps({"source": ["podwhisperer.pipeline"]}))
-    events.put_targets(Rule="podwhisperer", Targets=[{"Id": "queue", "Arn": arn}])
-    return url
-
-
-def drain(queue_url: str) -> list[dict]:
-    sqs, out = boto3.client("sqs"), []
-    while batch := sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10).get("Messages", []):
-        out += [json.loads(m["Body"]) for m in batch]
-        sqs.delete_message_batch(QueueUrl=queue_url, Entries=[
-            {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(batch)])
-    return out
-
-
-def wait_for(keys: list[str], timeout: float = 600) -> list:
-    """The flow runs carrying these idempotency keys, once every one has ended."""
-    from prefect.client.orchestration import get_client
-    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterIdempotencyKey
-
-    deadline = time.monotonic() + timeout
-    while True:
-        with get_client(sync_client=True) as client:
-            runs = client.read_flow_runs(flow_run_filter=FlowRunFilter(
-                idempotency_key=FlowRunFilterIdempotencyKey(any_=keys)))
-        if len(runs) == len(keys) and all(r.state and r.state.is_final() for r in runs):
-            return runs
-        assert time.monotonic() < deadline, [(r.name, r.state_name) for r in runs]
-        time.sleep(2)
+    return event_queue
 
 
 def prefect_events(name: str) -> list[dict]:
