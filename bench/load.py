@@ -172,12 +172,27 @@ def run(n: int, cpu_limit: int, work: Path, timeout_s: float = 3000) -> dict:
     }
 
 
+def baseline(work: Path) -> float:
+    """The same episodes one after another in this process, CPU engine, no pools: the floor that
+    the service's dispatching, suspending and resuming is measured against."""
+    from podwhisperer.flows.transcribe import transcribe_episode
+    from podwhisperer.settings import Settings
+
+    settings = Settings.model_validate({"audio": {"work_dir": str(work / "baseline-work")},
+                                        "output": {"out_dir": str(work / "baseline-out")}})
+    t0 = time.perf_counter()
+    for path in sorted((work / "episodes").glob("*.mp3")):
+        transcribe_episode(str(path), settings=settings)
+    return time.perf_counter() - t0
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--episodes", type=int, default=20)
     parser.add_argument("--cpu-limit", type=int, default=3)
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="podwhisperer-load-"))
+    os.environ["PREFECT_LOCAL_STORAGE_PATH"] = str(work / "bench-results")  # nothing cached from earlier runs
     procs = []
     if "PREFECT_API_URL" not in os.environ:
         port = free_port()
@@ -208,6 +223,8 @@ def main() -> None:
                           AWS_SECRET_ACCESS_KEY="testing", AWS_DEFAULT_REGION="us-east-1")
     try:
         report = run(args.episodes, args.cpu_limit, work)
+        report["baseline_sequential_in_process_s"] = round(baseline(work), 1)
+        report["ratio_vs_baseline"] = round(report["wall_s"] / report["baseline_sequential_in_process_s"], 2)
     finally:
         for p in procs:
             os.killpg(p.pid, signal.SIGTERM)
@@ -217,7 +234,9 @@ def main() -> None:
           f"{report['duplicated']} duplicated ({report['submitted']} submissions); {report['wall_s']} s "
           f"({report['s_per_episode']} s/episode); at most {report['max_running_gpu_jobs']} GPU job(s) and "
           f"{report['max_running_episode_runs']} episode runs at once (pool limits 1 and {report['cpu_pool_limit']}); "
-          f"peak memory {report['peak_rss_mib']} MiB; machine: {os.cpu_count()} cores")
+          f"peak memory {report['peak_rss_mib']} MiB; the same episodes one by one in one process: "
+          f"{report['baseline_sequential_in_process_s']} s (ratio {report['ratio_vs_baseline']}); "
+          f"machine: {os.cpu_count()} cores")
 
 
 if __name__ == "__main__":

@@ -26,17 +26,21 @@ def _settings(args: argparse.Namespace):
     from .settings import Settings
 
     overrides: dict[str, dict] = {"audio": {}, "engine": {}, "gpu": {}, "diarize": {}, "llm": {}, "rules": {},
-                                  "captions": {}, "output": {}}
+                                  "captions": {}, "output": {}, "events": {}, "feeds": {}, "intake": {}}
     for section, name in (("output", "out"), ("engine", "engine"), ("gpu", "gpu_storage"), ("engine", "model"),
                           ("diarize", "diarize"), ("diarize", "speakers"), ("llm", "llm"), ("llm", "llm_model"),
                           ("llm", "llm_base_url"), ("engine", "language"),
                           ("engine", "batch_size"), ("engine", "device"), ("engine", "compute_type"),
-                          ("audio", "work_dir"), ("captions", "max_line_chars"), ("rules", "rules")):
+                          ("audio", "work_dir"), ("captions", "max_line_chars"), ("rules", "rules"),
+                          ("output", "output_storage"), ("events", "eventbridge_bus"), ("feeds", "backfill"),
+                          ("feeds", "max_new"), ("feeds", "deployment"), ("intake", "max_new"),
+                          ("intake", "deployment")):
         value = getattr(args, name, None)
         if value is not None:
             overrides[section][{"out": "out_dir", "rules": "source", "gpu_storage": "storage", "diarize": "enabled",
                                 "speakers": "num_speakers", "llm": "provider", "llm_model": "model",
-                                "llm_base_url": "base_url"}.get(name, name)] = value
+                                "llm_base_url": "base_url", "output_storage": "storage",
+                                "max_new": "max_new_per_poll"}.get(name, name)] = value
     base = Settings()
     return Settings.model_validate(
         {k: {**getattr(base, k).model_dump(), **v} for k, v in overrides.items()}
@@ -201,6 +205,61 @@ def cmd_review(args: argparse.Namespace) -> int:
     return 0
 
 
+def _print_starts(title: str, started) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=title)
+    for col in ("episode", "outcome", "input"):
+        table.add_column(col)
+    for outcome, runs in (("started", started.started), ("started before", started.already),
+                          ("next poll (cap)", started.deferred)):
+        for run in runs:
+            table.add_row(run.title, outcome, run.audio)
+    Console().print(table)
+
+
+def _start_runs(flow, settings, *args) -> int:
+    """Run a poller flow in this process; its episodes start on the server's deployment."""
+    from prefect.exceptions import ObjectNotFound
+
+    from .feeds import FeedError
+    from .storage import SharedStorageError
+
+    try:
+        return flow(*args, settings=settings)
+    except ObjectNotFound:
+        print("error: the episode deployment was not found on the Prefect server (PREFECT_API_URL): "
+              "run `prefect deploy --all` there first, or name one with --deployment", file=sys.stderr)
+    except (FeedError, SharedStorageError, PermissionError, ValueError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+    return None
+
+
+def cmd_feeds(args: argparse.Namespace) -> int:
+    """Poll feeds once (what the `feeds` deployment does on its schedule)."""
+    from .flows.poll_feeds import poll_feeds
+
+    settings = _settings(args)
+    reports = _start_runs(poll_feeds, settings, args.urls or None)
+    if reports is None:
+        return 2
+    for report in reports:
+        _print_starts("feed poll", report)
+    return 0
+
+
+def cmd_intake(args: argparse.Namespace) -> int:
+    """Start every new object under an S3 prefix once (what the `s3-intake` deployment does)."""
+    from .flows.s3_intake import s3_intake
+
+    report = _start_runs(s3_intake, _settings(args), args.input)
+    if report is None:
+        return 2
+    _print_starts(args.input, report)
+    return 0
+
+
 def cmd_models(args: argparse.Namespace) -> int:
     from . import models
 
@@ -240,6 +299,8 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--work-dir", type=Path, help="where staged audio is kept (default: ~/.cache/podwhisperer)")
         p.add_argument("--max-line-chars", type=int, help="caption line length (default: 42)")
         p.add_argument("--rules", help="replacement rule file (YAML/JSON): a path, an http(s) URL or an s3:// URI")
+        p.add_argument("--output-storage", help="also publish the episode folder under this s3://bucket/prefix")
+        p.add_argument("--eventbridge-bus", help="send completion/failure events to this EventBridge bus")
 
     t = sub.add_parser("transcribe", help="transcribe one episode: a path, an http(s) URL or an s3:// URI")
     t.add_argument("source")
@@ -274,6 +335,20 @@ def build_parser() -> argparse.ArgumentParser:
     m.add_argument("--no-diarize", action="store_true", help="leave out the pyannote diarization pipeline")
     m.add_argument("--load", action="store_true", help="verify: also load every model (slow, thorough)")
     m.set_defaults(func=cmd_models)
+
+    f = sub.add_parser("feeds", help="poll podcast feeds once; each new episode starts as a run of a deployment")
+    f.add_argument("urls", nargs="*", help="feed URLs (default: settings feeds.urls, else the Prefect Variable "
+                                            "podwhisperer_feeds)")
+    f.add_argument("--max-new", type=int, help="episodes started per feed and poll, newest first (default 3)")
+    f.add_argument("--backfill", action="store_true", default=None, help="also the episodes from before the first poll")
+    f.add_argument("--deployment", help="episode deployment (default transcribe-episode/local)")
+    f.set_defaults(func=cmd_feeds)
+
+    i = sub.add_parser("intake", help="start each new audio object under an S3 prefix once (by ETag)")
+    i.add_argument("input", help="s3://bucket/prefix")
+    i.add_argument("--max-new", type=int, help="objects started per poll (default 50)")
+    i.add_argument("--deployment", help="episode deployment (default transcribe-episode/local)")
+    i.set_defaults(func=cmd_intake)
 
     r = sub.add_parser("rules-example", help="print an example replacement rule file (v2's rules)")
     r.set_defaults(func=cmd_rules_example)

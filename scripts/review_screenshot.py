@@ -34,7 +34,6 @@ def pause_for_review() -> None:
 
 def main() -> int:
     from prefect.client.orchestration import get_client
-    from selenium import webdriver
     from selenium.webdriver.common.by import By
 
     api = os.environ["PREFECT_API_URL"]
@@ -52,12 +51,9 @@ def main() -> int:
             time.sleep(0.5)
     if run is None:
         raise SystemExit("the flow never paused")
-    options = webdriver.ChromeOptions()
-    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--no-first-run", "--window-size=1280,1100",
-                 "--disable-background-networking", "--disable-component-update"):
-        options.add_argument(flag)
-    options.binary_location = "/usr/bin/chromium"
-    driver = webdriver.Chrome(service=webdriver.ChromeService("/usr/bin/chromedriver"), options=options)
+    from _chromium import chromium
+
+    driver = chromium()
     try:
         driver.get(f"{ui}/runs/flow-run/{run.id}")
         time.sleep(6)

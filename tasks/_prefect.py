@@ -92,3 +92,10 @@ def network_retries() -> dict[str, Any]:
 
     return dict(retries=3, retry_delay_seconds=exponential_backoff(backoff_factor=2), retry_jitter_factor=0.5,
                 retry_condition_fn=is_transient(TransientFetchError))
+
+
+def transient_retries(*transient: type[BaseException]) -> dict[str, Any]:
+    """Task options for steps that talk to a service (S3, an event bus): 3 retries at 2, 10 and
+    30 s (with jitter), only for the given failures that may pass."""
+    return dict(retries=3, retry_delay_seconds=[2, 10, 30], retry_jitter_factor=0.5,
+                retry_condition_fn=is_transient(*transient))

@@ -12,7 +12,7 @@ from podwhisperer.events import EventDeliveryError, Published
 from podwhisperer.model import Manifest
 from podwhisperer.settings import EventSettings, Settings
 
-from ._prefect import ContentKey, is_transient, model_fingerprint
+from ._prefect import ContentKey, model_fingerprint, transient_retries
 
 log = logging.getLogger("podwhisperer.events")
 
@@ -34,9 +34,7 @@ def _send(event: events.Event, settings: EventSettings, flow_run_id) -> None:
 
 @task(
     name="announce-completion",
-    retries=3,
-    retry_delay_seconds=[2, 10, 30],
-    retry_condition_fn=is_transient(EventDeliveryError),
+    **transient_retries(EventDeliveryError),
     timeout_seconds=120,
     persist_result=True,
     # Keyed on what the outputs are made of and where they are: a rerun that changes no output is

@@ -10,12 +10,11 @@ from prefect.variables import Variable
 from pydantic import BaseModel, Field
 
 from podwhisperer import feeds
-from podwhisperer.audio import TransientFetchError
 from podwhisperer.feeds import FeedFetch, FeedState, ItemProblem
 from podwhisperer.model import EpisodeRun, StartReport
 from podwhisperer.settings import AudioSettings, FeedSettings
 
-from ._prefect import is_transient
+from ._prefect import network_retries
 
 
 class FeedPlan(BaseModel):
@@ -45,8 +44,7 @@ def load_feed_state(url: str) -> FeedState:
     return FeedState.model_validate(value) if value else FeedState()
 
 
-@task(name="fetch-feed", retries=3, retry_delay_seconds=[2, 10, 30], retry_jitter_factor=0.5,
-      retry_condition_fn=is_transient(TransientFetchError), cache_policy=NO_CACHE, timeout_seconds=120)
+@task(name="fetch-feed", **network_retries(), cache_policy=NO_CACHE, timeout_seconds=120)
 def fetch_feed(url: str, state: FeedState, settings: FeedSettings) -> FeedFetch:
     """Conditional GET; a backfill reads the whole feed even when it has not changed."""
     if settings.backfill:

@@ -11,7 +11,7 @@ from podwhisperer.model import EpisodeRun, StartReport
 from podwhisperer.settings import AudioSettings
 from podwhisperer.storage import SharedStorageError, s3_objects
 
-from ._prefect import is_transient
+from ._prefect import transient_retries
 
 
 class IntakeListing(BaseModel):
@@ -20,8 +20,7 @@ class IntakeListing(BaseModel):
     skipped: list[intake.Skipped] = Field(default_factory=list)
 
 
-@task(name="list-input", retries=3, retry_delay_seconds=[2, 10, 30],
-      retry_condition_fn=is_transient(SharedStorageError), cache_policy=NO_CACHE, timeout_seconds=300)
+@task(name="list-input", **transient_retries(SharedStorageError), cache_policy=NO_CACHE, timeout_seconds=300)
 def list_input(base: str | None, audio: AudioSettings) -> IntakeListing:
     if not base:
         raise ValueError("no input prefix: pass input=s3://bucket/prefix or set intake.input")

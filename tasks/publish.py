@@ -12,7 +12,7 @@ from podwhisperer.settings import OutputSettings
 from podwhisperer.storage import SharedStorageError, publish_s3, s3_size, split_s3
 from podwhisperer.writers import MANIFEST
 
-from ._prefect import ContentKey, is_transient
+from ._prefect import ContentKey, transient_retries
 
 FINGERPRINTS = {"manifest": lambda m: m.content_key, "settings": lambda s: s.storage or ""}
 
@@ -28,9 +28,7 @@ def _still_there(inputs: dict, key: str) -> bool:
 
 @task(
     name="publish-outputs",
-    retries=3,
-    retry_delay_seconds=[2, 10, 30],
-    retry_condition_fn=is_transient(SharedStorageError),
+    **transient_retries(SharedStorageError),
     timeout_seconds=1800,
     persist_result=True,
     cache_policy=ContentKey(fingerprints=FINGERPRINTS, modules=("podwhisperer.storage",), still_valid=_still_there),

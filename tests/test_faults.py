@@ -28,7 +28,7 @@ from podwhisperer.flows.transcribe import transcribe_episode
 from podwhisperer.settings import Settings
 
 from .conftest import ROOT, drain, task_states
-from .test_llm_providers import ScriptedModel, good
+from .test_llm_providers import good, model_server  # noqa: F401 - a fixture
 
 pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("prefect_server")]
 BUCKET = "faults"
@@ -245,48 +245,12 @@ def test_network_errors_fetching_the_episode(http_server, event_queue, episode_m
 # --- an LLM endpoint answering 500 ----------------------------------------------------------------
 
 
-@pytest.fixture
-def llm_server():
-    """OpenAI chat completions from the scripted careful model; ``down`` requests answer 500 first."""
-    model = ScriptedModel()
-    model.script = [good]
-    state = {"down": 0, "calls": 0}
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self):  # noqa: N802
-            body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-            state["calls"] += 1
-            if state["down"] > 0:
-                state["down"] -= 1
-                data, status = b'{"error": {"message": "upstream overloaded", "type": "server_error"}}', 500
-            else:
-                msgs = {m["role"]: m["content"] for m in body["messages"]}
-                text, stop = model.answer(msgs["system"], msgs["user"])
-                data, status = json.dumps({
-                    "id": "c1", "object": "chat.completion", "created": 0, "model": body["model"],
-                    "choices": [{"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": stop}],
-                    "usage": {"prompt_tokens": 10, "completion_tokens": 5, "total_tokens": 15}}).encode(), 200
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
-
-        def log_message(self, *args):
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    server.state = state
-    server.url = f"http://127.0.0.1:{server.server_address[1]}/v1"
-    yield server
-    server.shutdown()
-
-
-def test_llm_500s_then_rerun(llm_server, event_queue, episode_mp3, tmp_path):
-    llm = {"provider": "openai", "model": "scripted", "base_url": llm_server.url}
+def test_llm_500s_then_rerun(model_server, event_queue, episode_mp3, tmp_path):
+    """OpenAI chat completions from the scripted careful model, after an outage."""
+    model_server.script = [good]
+    llm = {"provider": "openai", "model": "scripted", "base_url": model_server.url + "/v1"}
     drain(event_queue)
-    llm_server.state["down"] = 10**6  # an outage: the SDK's backoff and the task's retry both run out
+    model_server.down = 10**6  # an outage: the SDK's backoff and the task's retry both run out
     settings = settings_for(tmp_path / "out", tmp_path / "work", llm=llm)
     state = transcribe_episode(str(episode_mp3), title="LLM faults", settings=settings, return_state=True)
     assert state.is_failed() and task_states(state)["refine-transcript"] == ("Failed", 2)
@@ -294,15 +258,15 @@ def test_llm_500s_then_rerun(llm_server, event_queue, episode_mp3, tmp_path):
     assert failed["detail"]["step"] == "refine-transcript" and "500" in failed["detail"]["error"]
     assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())
 
-    llm_server.state["down"] = 2  # recovering: two more 500s, which the SDK's backoff absorbs
+    model_server.down = 2  # recovering: two more 500s, which the SDK's backoff absorbs
     state = transcribe_episode(str(episode_mp3), title="LLM faults", settings=settings, return_state=True)
     assert state.is_completed()
     assert len(completions(event_queue)) == 1
     folder = only_folder(tmp_path / "out")
     assert json.loads((folder / "llm_audit.json").read_text())["calls"] >= 1
 
-    calls = llm_server.state["calls"]
+    calls = model_server.calls
     clean = settings_for(tmp_path / "clean", tmp_path / "work", llm=llm)
     assert transcribe_episode(str(episode_mp3), title="LLM faults", settings=clean, return_state=True).is_completed()
-    assert llm_server.state["calls"] == calls  # the refined transcript is cached: no LLM call
+    assert model_server.calls == calls  # the refined transcript is cached: no LLM call
     assert comparable(folder) == comparable(only_folder(tmp_path / "clean"))

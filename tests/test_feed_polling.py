@@ -168,3 +168,17 @@ def test_bad_items_are_reported_and_a_bad_feed_fails_only_its_own_poll(feed_serv
     assert outcomes["Notes only"] == "skipped: no audio enclosure"
     assert outcomes["PDF"] == "skipped: no audio enclosure"
     assert "over the limit" in outcomes["Huge"] and "not http(s)" in outcomes["Local"]
+
+
+def test_the_command_line_polls_once(feed_server, parked, capsys):
+    from podwhisperer.cli import main
+
+    url = feed_server.url + "/cli.xml"
+    feed_server.feeds["/cli.xml"] = rss([(1, "First"), (2, "Second")])
+    assert main(["feeds", url, "--max-new", "1", "--deployment", "transcribe-episode/parked"]) == 0
+    assert "Second" in capsys.readouterr().out and started(parked, url) == {"ep-2": 1}
+    assert main(["feeds", url, "--backfill", "--deployment", "transcribe-episode/parked"]) == 0
+    assert started(parked, url) == {"ep-2": 1, "ep-1": 1}
+    feed_server.feeds["/cli.xml"] = rss([(1, "First"), (2, "Second"), (3, "Third")])
+    assert main(["feeds", url, "--deployment", "transcribe-episode/nowhere"]) == 2
+    assert "prefect deploy --all" in capsys.readouterr().err

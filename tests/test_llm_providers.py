@@ -24,6 +24,8 @@ class ScriptedModel:
     def __init__(self):
         self.script: list = []
         self.requests: list[dict] = []
+        self.down = 0  # answer this many more requests with HTTP 500 (an outage)
+        self.calls = 0
 
     def answer(self, system: str, user: str) -> tuple[str, str]:
         self.requests.append({"system": system, "user": user})
@@ -54,6 +56,13 @@ def model_server():
     class Handler(BaseHTTPRequestHandler):
         def do_POST(self):  # noqa: N802
             body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+            model.calls += 1
+            if model.down > 0:
+                model.down -= 1
+                self.send_response(500)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+                return
             if self.path == "/v1/chat/completions":
                 msgs = {m["role"]: m["content"] for m in body["messages"]}
                 text, stop = model.answer(msgs["system"], msgs["user"])

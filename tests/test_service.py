@@ -116,3 +116,14 @@ def test_a_failed_episode_sends_one_failure_event_and_no_completion(completed_qu
     assert event["detail"]["step"] == "stage-audio" and event["detail"]["inputKey"] == "broken/ep.mp3"
     assert "audio" in event["detail"]["error"].lower()
     assert not any(o["Key"].startswith("output/ep") for o in s3.list_objects_v2(Bucket=BUCKET).get("Contents", []))
+
+
+def test_intake_from_the_command_line(completed_queue, capsys):
+    from podwhisperer.cli import main
+
+    assert main(["intake", "https://example.com/input", "--deployment", "transcribe-episode/standin"]) == 2
+    assert "not an s3://bucket/prefix URI" in capsys.readouterr().err
+    boto3.client("s3").put_object(Bucket=BUCKET, Key="cli/notes.txt", Body=b"not audio")
+    assert main(["intake", f"s3://{BUCKET}/cli", "--deployment", "transcribe-episode/standin"]) == 0
+    assert s3_intake(f"s3://{BUCKET}/cli", Settings(intake=IntakeSettings(deployment="transcribe-episode/standin"))
+                     ).started == []
