@@ -47,26 +47,28 @@ def finished_run() -> str:
 def main() -> int:
     sys.path.insert(0, str(Path(__file__).parent))
     from _chromium import chromium
+    from selenium.webdriver.common.action_chains import ActionChains
     from selenium.webdriver.common.by import By
 
     ui = os.environ["PREFECT_API_URL"].removesuffix("/api")
     deploy_all()
     run_id = finished_run()
-    driver = chromium(1400, 1000)
+    worker = subprocess.Popen([sys.executable, "-m", "prefect", "worker", "start", "--pool", "local-process"],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # the deployments show Ready
+    time.sleep(10)
+    driver = chromium(1400, 1300)
     try:
         driver.get(f"{ui}/deployments")
         time.sleep(6)
         driver.save_screenshot(str(ROOT / "docs" / "ui-deployments.png"))
         driver.get(f"{ui}/runs/flow-run/{run_id}")
         time.sleep(5)
-        for tab in driver.find_elements(By.XPATH, "//*[@role='tab' or self::button][contains(., 'Artifacts')]"):
-            if tab.is_displayed():
-                tab.click()
-                break
+        ActionChains(driver).move_to_element(driver.find_element(By.ID, "artifacts")).click().perform()
         time.sleep(4)
         driver.save_screenshot(str(ROOT / "docs" / "ui-run-artifacts.png"))
     finally:
         driver.quit()
+        worker.terminate()
     print(ROOT / "docs" / "ui-deployments.png", ROOT / "docs" / "ui-run-artifacts.png")
     return 0
 
