@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hashlib
 from pathlib import Path
-
 from typing import ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field

@@ -72,3 +72,16 @@ def test_failure_event_names_the_step_and_the_error():
     assert event.detail["step"] == "transcribe" and len(event.detail["error"]) == 2000
     assert event.detail["inputKey"] == "https://cdn.example.com/ep.mp3" and event.detail["inputBucket"] is None
     assert event.detail["timing"]["pipelineDurationMs"] == 2000
+
+
+def test_s3_settings_must_be_s3_uris():
+    import pytest
+    from pydantic import ValidationError
+
+    from podwhisperer.settings import Settings
+
+    for bad in ({"output": {"storage": "my-bucket/output"}}, {"intake": {"input": "s3:///input"}},
+                {"output": {"storage": "https://example.com/x"}}):
+        with pytest.raises(ValidationError, match="must be an s3://bucket/prefix URI"):
+            Settings.model_validate(bad)
+    assert Settings.model_validate({"output": {"storage": "s3://pods/output"}}).output.storage == "s3://pods/output"
