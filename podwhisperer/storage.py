@@ -145,12 +145,11 @@ def publish_s3(folder: Path, names: list[str], base: str, last: str) -> dict[str
     """Upload the named files of an episode folder under ``base/<folder name>/``; ``last`` (the
     manifest) goes up after all the others, so a reader that finds it finds every file it lists.
     Returns file name -> S3 key."""
-    bucket, prefix = split_s3(s3_join(base, folder.name))
     keys = {}
     for name in sorted(names, key=lambda n: n == last):
-        uri = f"s3://{bucket}/{prefix}/{name}"
+        uri = s3_join(base, folder.name, name)
         _s3_call(uri, lambda c, b, k, p=folder / name: c.upload_file(str(p), b, k))
-        keys[name] = f"{prefix}/{name}"
+        keys[name] = split_s3(uri)[1]
     return keys
 
 

@@ -9,7 +9,7 @@ from prefect import task
 from podwhisperer.events import Published
 from podwhisperer.model import Manifest
 from podwhisperer.settings import OutputSettings
-from podwhisperer.storage import SharedStorageError, publish_s3, s3_size, split_s3
+from podwhisperer.storage import SharedStorageError, publish_s3, s3_join, s3_size, split_s3
 from podwhisperer.writers import MANIFEST
 
 from ._prefect import ContentKey, transient_retries
@@ -22,8 +22,7 @@ def _still_there(inputs: dict, key: str) -> bool:
     manifest, settings = inputs["manifest"], inputs["settings"]
     if not settings.storage:
         return True
-    bucket, prefix = split_s3(settings.storage)
-    return s3_size(f"s3://{bucket}/{'/'.join(p for p in (prefix, manifest.slug, MANIFEST) if p)}") is not None
+    return s3_size(s3_join(settings.storage, manifest.slug, MANIFEST)) is not None
 
 
 @task(
