@@ -219,8 +219,9 @@ def _print_starts(title: str, started) -> None:
     Console().print(table)
 
 
-def _start_runs(flow, settings, *args) -> int:
-    """Run a poller flow in this process; its episodes start on the server's deployment."""
+def _start_runs(flow, settings, *args):
+    """Run a poller flow in this process (its episodes start on the server's deployment); its result,
+    or None after printing one clear error line."""
     from prefect.exceptions import ObjectNotFound
 
     from .feeds import FeedError
