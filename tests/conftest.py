@@ -54,16 +54,27 @@ def settings(tmp_path: Path) -> Settings:
     )
 
 
-def task_states(flow_state) -> dict[str, tuple[str, int]]:
-    """task name -> (state name, run count) for one flow run, read back from the Prefect API."""
+def task_states(flow_state, settle_s: float = 1.0, timeout: float = 60) -> dict[str, tuple[str, int]]:
+    """task name -> (state name, run count) for one flow run, read back from the Prefect API.
+
+    The server records task-run states from events, after the flow has returned: read until every
+    task run is in a final state and nothing changed for ``settle_s``."""
+    import time
+
     from prefect.client.orchestration import get_client
     from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
 
-    with get_client(sync_client=True) as client:
-        runs = client.read_task_runs(
-            flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[flow_state.state_details.flow_run_id]))
-        )
-    return {r.name.rsplit("-", 1)[0]: (r.state_name, r.run_count) for r in runs}
+    flow_filter = FlowRunFilter(id=FlowRunFilterId(any_=[flow_state.state_details.flow_run_id]))
+    deadline, last = time.monotonic() + timeout, None
+    while True:
+        with get_client(sync_client=True) as client:
+            runs = client.read_task_runs(flow_run_filter=flow_filter)
+        seen = {r.name.rsplit("-", 1)[0]: (r.state_name, r.run_count) for r in runs}
+        settled = all(r.state and r.state.is_final() for r in runs)
+        if settled and seen == last or time.monotonic() > deadline:
+            return seen
+        last = seen if settled else None
+        time.sleep(settle_s)
 
 
 def free_port() -> int:
