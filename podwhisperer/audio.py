@@ -21,6 +21,7 @@ import httpx
 
 from .model import AudioInfo
 from .settings import AudioSettings
+from . import storage
 from .storage import sha256_file
 
 
@@ -143,13 +144,10 @@ def _fetch_s3(uri: str, dest: Path, settings: AudioSettings) -> None:
         if head["ContentLength"] > settings.max_download_bytes:
             raise AudioInputError(uri, f"{head['ContentLength']} bytes is over the {settings.max_download_bytes}-byte limit")
         s3.download_file(bucket, key, str(dest))
-    except ClientError as exc:
-        code = exc.response.get("Error", {}).get("Code", "")
-        if code in ("404", "NoSuchKey", "NoSuchBucket", "403", "AccessDenied", "Forbidden"):
-            raise AudioInputError(uri, f"S3 says {code}") from exc
-        raise TransientFetchError(f"{uri}: {exc}") from exc
-    except BotoCoreError as exc:
-        raise TransientFetchError(f"{uri}: {exc}") from exc
+    except (BotoCoreError, ClientError) as exc:
+        if storage.s3_error_kind(exc) == "transient":
+            raise TransientFetchError(f"{uri}: {exc}") from exc
+        raise AudioInputError(uri, f"S3 says {storage.s3_error_code(exc)}") from exc
 
 
 # --- validation and conversion ----------------------------------------------------------------

@@ -86,20 +86,36 @@ def s3_join(base: str, *parts: str) -> str:
     return "/".join([base.rstrip("/"), *(p.strip("/") for p in parts)])
 
 
+# Error codes no retry will mend: the object is not there, or the bucket or credentials refuse us.
+_S3_NO_OBJECT = frozenset({"404", "NoSuchKey", "NotFound"})
+_S3_REFUSED = frozenset({"NoSuchBucket", "403", "AccessDenied", "Forbidden", "InvalidAccessKeyId",
+                         "SignatureDoesNotMatch"})
+
+
+def s3_error_code(exc: BaseException) -> str:
+    """The S3 error code of a botocore ClientError ("" for anything else)."""
+    return (getattr(exc, "response", None) or {}).get("Error", {}).get("Code", "")
+
+
+def s3_error_kind(exc: BaseException) -> str:
+    """How to treat a failed S3 call: "no-object", "refused" (no bucket, no permission, bad
+    credentials) or "transient" (network, throttling, 5xx: a retry may pass). The one mapping that
+    input fetches, shared storage and publishing all use."""
+    code = s3_error_code(exc)
+    return "no-object" if code in _S3_NO_OBJECT else "refused" if code in _S3_REFUSED else "transient"
+
+
 def _s3_call(uri: str, fn):
-    """Run ``fn(client, bucket, key)``; errors that may pass become SharedStorageError."""
+    """Run ``fn(client, bucket, key)``; refusals become PermissionError, the rest SharedStorageError."""
     import boto3
     from botocore.exceptions import BotoCoreError, ClientError
 
     bucket, key = split_s3(uri)
     try:
         return fn(boto3.client("s3"), bucket, key)
-    except ClientError as exc:
-        code = exc.response.get("Error", {}).get("Code", "")
-        if code in ("NoSuchBucket", "AccessDenied", "403", "InvalidAccessKeyId", "SignatureDoesNotMatch"):
-            raise PermissionError(f"{uri}: S3 says {code}") from exc
-        raise SharedStorageError(f"{uri}: {exc}") from exc
-    except BotoCoreError as exc:
+    except (BotoCoreError, ClientError) as exc:
+        if s3_error_kind(exc) == "refused":
+            raise PermissionError(f"{uri}: S3 says {s3_error_code(exc)}") from exc
         raise SharedStorageError(f"{uri}: {exc}") from exc
 
 
@@ -111,7 +127,7 @@ def s3_size(uri: str) -> int | None:
         try:
             return client.head_object(Bucket=bucket, Key=key)["ContentLength"]
         except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
+            if s3_error_kind(exc) == "no-object":
                 return None
             raise
 

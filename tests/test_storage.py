@@ -2,7 +2,7 @@ from pathlib import Path
 
 import pytest
 
-from podwhisperer.storage import publish_dir, slugify
+from podwhisperer.storage import publish_dir, s3_error_kind, slugify
 
 SHA = "0123456789abcdef" * 4
 
@@ -42,3 +42,14 @@ def test_publish_dir_failure_leaves_old_content_and_no_temp(tmp_path: Path):
     assert (dest / "a.txt").read_bytes() == b"old"
     assert [p.name for p in tmp_path.iterdir()] == ["ep"]
 
+
+
+@pytest.mark.parametrize(("code", "kind"), [
+    ("NoSuchKey", "no-object"), ("404", "no-object"), ("NoSuchBucket", "refused"), ("AccessDenied", "refused"),
+    ("InvalidAccessKeyId", "refused"), ("SlowDown", "transient"), ("InternalError", "transient"), ("503", "transient"),
+])
+def test_one_mapping_of_s3_errors(code, kind):
+    from botocore.exceptions import ClientError, EndpointConnectionError
+
+    assert s3_error_kind(ClientError({"Error": {"Code": code}}, "GetObject")) == kind
+    assert s3_error_kind(EndpointConnectionError(endpoint_url="http://x")) == "transient"
