@@ -38,6 +38,7 @@ def build_manifest(
     content_key: str,
     caption_report: dict | None = None,
 ) -> Manifest:
+    talk = transcript.talk_time()
     return Manifest(
         slug=slug,
         episode_dir=str(dest),
@@ -53,8 +54,8 @@ def build_manifest(
         captions=caption_report,
         warnings=transcript.warnings,
         language=transcript.language,
-        speakers={label: transcript.speaker_names.get(label, label)
-                  for label in dict.fromkeys(s.speaker for s in transcript.segments if s.speaker)},
+        speakers={label: transcript.speaker_names.get(label, label) for label in talk},
+        talk_time_s={label: round(seconds, 1) for label, seconds in talk.items()},
     )
 
 

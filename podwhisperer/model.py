@@ -115,6 +115,14 @@ class Transcript(_Model):
     def text(self) -> str:
         return " ".join(s.text for s in self.segments)
 
+    def talk_time(self) -> dict[str, float]:
+        """Seconds of speech per speaker label, in order of first appearance (unlabelled speech left out)."""
+        talk: dict[str, float] = {}
+        for seg in self.segments:
+            if seg.speaker:
+                talk[seg.speaker] = talk.get(seg.speaker, 0.0) + seg.end - seg.start
+        return talk
+
 
 class Cue(_Model):
     """One caption on screen."""
@@ -179,6 +187,7 @@ class Manifest(_Model):
     language: str = Field("", description="The transcript's language.")
     speakers: dict[str, str] = Field(
         default_factory=dict, description="Speaker label -> name (the label itself when unnamed), by talk order.")
+    talk_time_s: dict[str, float] = Field(default_factory=dict, description="Speaker label -> seconds of speech.")
 
 
 class EpisodeRun(_Model):

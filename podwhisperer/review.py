@@ -22,13 +22,11 @@ class SpeakerCard(BaseModel):
 
 
 def speaker_cards(transcript: Transcript) -> list[SpeakerCard]:
-    talk: dict[str, float] = {}
+    talk = transcript.talk_time()
     lines: dict[str, list] = {}
     for seg in transcript.segments:
-        if not seg.speaker:
-            continue
-        talk[seg.speaker] = talk.get(seg.speaker, 0.0) + seg.end - seg.start
-        lines.setdefault(seg.speaker, []).append(seg)
+        if seg.speaker:
+            lines.setdefault(seg.speaker, []).append(seg)
     cards = []
     for label in sorted(talk):
         # The two longest lines say the most about who is speaking.

@@ -20,13 +20,21 @@ def _key(kind: str, slug: str) -> str:
 
 @task(name="report-run", cache_policy=NO_CACHE, timeout_seconds=120)
 def report_run(manifest: Manifest, llm: RefineReport | None) -> None:
-    """Transcript, per-step timings, caption report and LLM audit as artifacts of this run."""
+    """Transcript, per-step timings, speaker table, caption report and LLM audit as artifacts of this run."""
     create_markdown_artifact(key=_key("transcript", manifest.slug),
                              markdown=(Path(manifest.episode_dir) / MARKDOWN).read_text(),
                              description=f"Transcript of {manifest.input['title']}")
     create_table_artifact(key=_key("timings", manifest.slug),
                           table=[{"step": k, "seconds": v} for k, v in manifest.timings.items()],
                           description="Seconds per pipeline step (from the run that computed each step)")
+    if manifest.speakers:
+        total = sum(manifest.talk_time_s.values()) or 1.0
+        create_table_artifact(
+            key=_key("speakers", manifest.slug),
+            table=[{"speaker": label, "name": name, "talk time": f"{manifest.talk_time_s.get(label, 0) / 60:.1f} min",
+                    "share": f"{100 * manifest.talk_time_s.get(label, 0) / total:.0f}%"}
+                   for label, name in manifest.speakers.items()],
+            description=f"{len(manifest.speakers)} speakers, in order of first speech")
     if manifest.captions:
         r = manifest.captions
         create_table_artifact(

@@ -106,3 +106,10 @@ def test_transcribe_with_diarization_shows_its_step_and_labels_speakers(prefect_
     assert "Diarize" in capsys.readouterr().err  # its progress bar
     (folder,) = (tmp_path / "out").iterdir()
     assert json.loads((folder / "caption.json").read_text())["speakers"] == {"spk_0": "SPEAKER_00", "spk_1": "SPEAKER_01"}
+    manifest = json.loads((folder / "manifest.json").read_text())
+    assert set(manifest["talk_time_s"]) == {"SPEAKER_00", "SPEAKER_01"} and min(manifest["talk_time_s"].values()) > 5
+
+    from prefect.artifacts import Artifact  # the speaker table, made by report-run
+
+    rows = json.loads(Artifact.get(f"speakers-{folder.name}").data)
+    assert [(r["speaker"], r["name"]) for r in rows] == [("SPEAKER_00", "SPEAKER_00"), ("SPEAKER_01", "SPEAKER_01")]
