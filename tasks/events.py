@@ -6,6 +6,7 @@ import logging
 from datetime import datetime, timezone
 
 from prefect import task
+from prefect.cache_policies import INPUTS, TASK_SOURCE
 
 from podwhisperer import events
 from podwhisperer.events import EventDeliveryError, Published
@@ -51,21 +52,26 @@ def announce_completion(manifest: Manifest, published: Published, settings: Even
     return event.detail
 
 
-def failed_step(flow_run_id) -> tuple[str, str]:
-    """(task name, message) of the run's failed task; the flow itself when no task failed."""
+def failed_step(flow_run_id, crashed: bool = False) -> tuple[str, str]:
+    """(task name, message) of the run's first failed task, or for a crashed run the task that was
+    running last when its process died; the flow itself when there is none."""
     from prefect.client.orchestration import get_client
     from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId, TaskRunFilter, TaskRunFilterState
     from prefect.client.schemas.filters import TaskRunFilterStateType
     from prefect.client.schemas.objects import StateType
 
+    types = [StateType.RUNNING, StateType.CRASHED] if crashed else [StateType.FAILED, StateType.CRASHED]
     with get_client(sync_client=True) as client:
         runs = client.read_task_runs(
             flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[flow_run_id])),
-            task_run_filter=TaskRunFilter(state=TaskRunFilterState(
-                type=TaskRunFilterStateType(any_=[StateType.FAILED, StateType.CRASHED]))))
+            task_run_filter=TaskRunFilter(state=TaskRunFilterState(type=TaskRunFilterStateType(any_=types))))
     if not runs:
         return "flow", ""
-    run = min(runs, key=lambda r: r.end_time or r.expected_start_time or datetime.max.replace(tzinfo=timezone.utc))
+    never = datetime.max.replace(tzinfo=timezone.utc)
+    if crashed:
+        run = max(runs, key=lambda r: r.start_time or r.expected_start_time or never)
+    else:
+        run = min(runs, key=lambda r: r.end_time or r.expected_start_time or never)
     return run.name.rsplit("-", 1)[0], run.state.message if run.state else ""
 
 
@@ -81,3 +87,32 @@ def announce_failure(flow, flow_run, state) -> None:
         _send(event, settings.events, flow_run.id)
     except Exception:  # noqa: BLE001 - the run has failed already; say why the event did not go out
         log.exception("could not send the failure event of flow run %s", flow_run.id)
+
+
+@task(
+    name="announce-crash",
+    **transient_retries(EventDeliveryError),
+    timeout_seconds=120,
+    persist_result=True,
+    cache_policy=INPUTS + TASK_SOURCE,  # one announcement per crashed run, however often asked
+)
+def announce_crashed_run(flow_run_id: str) -> dict:
+    """The ``Pipeline Failed`` event of an episode run whose process died (no hook of its own
+    could run). Started by the crash automation (deployments/automations.py); a run that is not
+    Crashed gets nothing: a failed run announced itself."""
+    from prefect.client.orchestration import get_client
+
+    with get_client(sync_client=True) as client:
+        run = client.read_flow_run(flow_run_id)
+    if not (run.state and run.state.is_crashed()):
+        log.warning("flow run %s is %s, not Crashed: nothing to announce", flow_run_id,
+                    run.state.name if run.state else "without a state")
+        return {}
+    params = run.parameters or {}
+    settings = Settings.model_validate(params.get("settings") or {})
+    step, _ = failed_step(run.id, crashed=True)
+    error = f"crashed: {run.state.message or 'the run stopped without a final state'}"
+    event = events.failure_event(str(params.get("audio", "")), step, error, str(run.id), _run_started(run.id),
+                                 run.state.timestamp)
+    _send(event, settings.events, run.id)
+    return event.detail

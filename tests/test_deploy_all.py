@@ -39,7 +39,7 @@ def test_deploy_all_then_run_an_episode_from_the_command_line(prefect_server, ep
     with get_client(sync_client=True) as client:
         found = {f"{client.read_flow(d.flow_id).name}/{d.name}": d for d in client.read_deployments()}
     for name in ("transcribe-episode/local", "transcribe-episode/aws", "gpu-transcribe/gpu", "poll-feeds/feeds",
-                 "s3-intake/s3-intake"):
+                 "s3-intake/s3-intake", "announce-crash/crash"):
         assert name in found, sorted(found)
     feeds, intake = found["poll-feeds/feeds"], found["s3-intake/s3-intake"]
     assert [s.schedule.cron for s in feeds.schedules] == ["*/30 * * * *"] and feeds.schedules[0].active

@@ -1,5 +1,6 @@
 """Faults, and what a rerun makes of them: the worker killed mid-run, S3 errors, network errors, an
-LLM endpoint answering 500. After each the rerun completes, its outputs are the bytes a clean run
+LLM endpoint answering 500. The killed run is marked Crashed and sends one failure event (the crash
+automations of deployments/automations.py). After each the rerun completes, its outputs are the bytes a clean run
 writes, and exactly one completion event goes out.
 
 Byte-identical means every file, except that the recorded timings (how long each step took, in
@@ -77,6 +78,46 @@ def start_worker(pool: str, env: dict, log: Path) -> subprocess.Popen:
                             env=env, stdout=open(log, "ab"), stderr=subprocess.STDOUT, start_new_session=True)
 
 
+def automations_module():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("automations", ROOT / "deployments" / "automations.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def wait_for_failure_events(queue: str, timeout: float) -> list[dict]:
+    deadline = time.monotonic() + timeout
+    while not (failed := [e for e in drain(queue) if e["detail-type"] == "Pipeline Failed"]):
+        if time.monotonic() > deadline:
+            return []
+        time.sleep(3)
+    time.sleep(10)  # a second event would come right after the first
+    return failed + [e for e in drain(queue) if e["detail-type"] == "Pipeline Failed"]
+
+
+def kill_tree(pid: int) -> None:
+    """SIGKILL a process and all its descendants, as losing the machine would. (Prefect's process
+    worker starts each flow run in a session of its own: killing the worker's group spares it.)"""
+    children: dict[int, list[int]] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        children.setdefault(int(fields[1]), []).append(int(stat.parent.name))
+    todo, tree = [pid], []
+    while todo:
+        tree.append(todo.pop())
+        todo += children.get(tree[-1], [])
+    for p in tree:
+        try:
+            os.kill(p, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+
+
 def test_worker_killed_mid_run_then_rerun(s3_server, event_queue, episode_mp3, tmp_path):
     from prefect.client.orchestration import get_client
     from prefect.client.schemas.actions import WorkPoolCreate
@@ -84,15 +125,22 @@ def test_worker_killed_mid_run_then_rerun(s3_server, event_queue, episode_mp3, t
     from prefect.deployments import run_deployment
     from prefect.settings import PREFECT_API_URL
 
+    pull = [{"prefect.deployments.steps.set_working_directory": {"directory": str(ROOT)}}]
     with get_client(sync_client=True) as client:
         client.create_work_pool(WorkPoolCreate(name="fault-pool", type="process"), overwrite=True)
-        flow_id = client.create_flow_from_name("transcribe-episode")
-        client.create_deployment(flow_id=flow_id, name="fault", work_pool_name="fault-pool",
-                                 entrypoint="flows/transcribe.py:transcribe_episode", path=str(ROOT),
-                                 pull_steps=[{"prefect.deployments.steps.set_working_directory": {"directory": str(ROOT)}}])
+        for flow_name, name, entrypoint in [("transcribe-episode", "fault", "flows/transcribe.py:transcribe_episode"),
+                                            ("announce-crash", "fault-crash", "flows/announce_crash.py:announce_crash")]:
+            client.create_deployment(flow_id=client.create_flow_from_name(flow_name), name=name,
+                                     work_pool_name="fault-pool", entrypoint=entrypoint, path=str(ROOT),
+                                     pull_steps=pull)
+    # The crash automations as deployments/automations.py installs them, with a short silence:
+    # the worker's flows send a heartbeat every 30 s (the least Prefect allows).
+    automations = automations_module()
+    installed = automations.install_crash_handling(silence_s=60, deployment="announce-crash/fault-crash")
+    time.sleep(10)  # the triggers service loads new automations every 5 s
     # The worker's runs keep their results apart from this process's: the reference run below
     # computes everything itself.
-    env = {**os.environ, "PREFECT_API_URL": PREFECT_API_URL.value(),
+    env = {**os.environ, "PREFECT_API_URL": PREFECT_API_URL.value(), "PREFECT_FLOWS_HEARTBEAT_FREQUENCY": "30",
            "PREFECT_LOCAL_STORAGE_PATH": str(tmp_path / "worker-results")}
     settings = settings_for(tmp_path / "out", tmp_path / "work")
     params = {"audio": str(episode_mp3), "title": "Killed", "settings": settings.model_dump(mode="json")}
@@ -107,13 +155,28 @@ def test_worker_killed_mid_run_then_rerun(s3_server, event_queue, episode_mp3, t
                 if r.state_name in ("Running", "Completed")}:
             assert time.monotonic() < deadline, (tmp_path / "worker.log").read_text()[-2000:]
             time.sleep(0.2)
-    os.killpg(worker.pid, signal.SIGKILL)
+    kill_tree(worker.pid)  # the worker and the flow run's processes
     worker.wait(30)
     assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())  # nothing half-written
     assert drain(event_queue) == []
 
     worker = start_worker("fault-pool", env, tmp_path / "worker.log")
     try:
+        # The silent run is marked Crashed, and announce-crash sends its one failure event.
+        try:
+            failed = wait_for_failure_events(event_queue, timeout=300)
+        finally:
+            with get_client(sync_client=True) as client:  # the other tests' runs send no fast heartbeats
+                for automation_id in installed:
+                    client.delete_automation(automation_id)
+            with get_client(sync_client=True) as client:
+                crashed = client.read_flow_run(first.id)
+        assert crashed.state.is_crashed() and "no heartbeat for 60 s" in crashed.state.message
+        assert [(e["detail"]["flowRunId"], e["detail"]["step"]) for e in failed] == [(str(first.id), "transcribe")], \
+            (tmp_path / "worker.log").read_text()[-3000:]
+        assert failed[0]["detail"]["error"].startswith("crashed: no heartbeat")
+        assert failed[0]["detail"]["inputKey"] == str(episode_mp3)
+
         rerun = run_deployment("transcribe-episode/fault", parameters=params, timeout=600)
     finally:
         os.killpg(worker.pid, signal.SIGTERM)
