@@ -5,9 +5,12 @@ servers play a model from a script of answers, so every bad-answer path is exerc
 from __future__ import annotations
 
 import json
+import logging
 import re
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 
 import pytest
 
@@ -26,6 +29,7 @@ class ScriptedModel:
         self.requests: list[dict] = []
         self.down = 0  # answer this many more requests with HTTP 500 (an outage)
         self.calls = 0
+        self.auth: list[str | None] = []  # the Authorization header of each request
 
     def answer(self, system: str, user: str) -> tuple[str, str]:
         self.requests.append({"system": system, "user": user})
@@ -57,6 +61,7 @@ def model_server():
         def do_POST(self):  # noqa: N802
             body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
             model.calls += 1
+            model.auth.append(self.headers.get("Authorization"))
             if model.down > 0:
                 model.down -= 1
                 self.send_response(500)
@@ -227,3 +232,50 @@ def test_secrets_come_from_prefect_blocks(prefect_server, model_server):
     model_server.script = [good]
     out, _ = refine(EPISODE, bedrock)  # signed with the block's credentials, answered by the local server
     assert out.speaker_names["SPEAKER_00"] == "Eoin"
+
+
+@pytest.mark.e2e
+def test_the_key_reaches_the_llm_and_nothing_a_person_reads(prefect_server, model_server, episode_mp3, settings):
+    """The API key from a Secret block is sent to the endpoint, and is in no log line, artifact,
+    flow-run parameter, stored task result or output file of the run."""
+    from prefect.blocks.system import Secret
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId, LogFilter, LogFilterFlowRunId
+    from prefect.settings import PREFECT_LOCAL_STORAGE_PATH
+
+    from podwhisperer.flows.transcribe import transcribe_episode
+    from podwhisperer.settings import LlmSettings
+
+    key = "sk-leak-check-5f1d8e0c9b7a"
+    Secret(value=key).save("leak-check", overwrite=True)
+    model_server.script, model_server.auth = [good], []
+    settings.llm = LlmSettings(provider="openai", model="llama3.1:8b", base_url=f"{model_server.url}/v1",
+                               api_key_secret="leak-check", hosts=["Eoin", "Luciano"])
+    loggers = [logging.getLogger(name) for name in ("prefect", "prefect.flow_runs", "prefect.task_runs")]
+    levels = [logger.level for logger in loggers]
+    for logger in loggers:  # the suite logs warnings only; this run logs everything it would say
+        logger.setLevel(logging.DEBUG)
+    try:
+        state = transcribe_episode(str(episode_mp3), title="Leak check", settings=settings, return_state=True)
+    finally:
+        for logger, level in zip(loggers, levels):
+            logger.setLevel(level)
+    assert state.is_completed() and f"Bearer {key}" in model_server.auth
+    run_id = state.state_details.flow_run_id
+
+    with get_client(sync_client=True) as client:
+        for _ in range(30):  # log lines arrive in batches
+            logs = client.read_logs(log_filter=LogFilter(flow_run_id=LogFilterFlowRunId(any_=[run_id])))
+            if any("Finished in state Completed" in log.message for log in logs):
+                break
+            time.sleep(1)
+        artifacts = client.read_artifacts(flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[run_id])))
+        parameters = client.read_flow_run(run_id).parameters
+    readable = {f"log {log.id}": log.message for log in logs}
+    readable |= {f"artifact {a.key}": json.dumps(a.data) for a in artifacts}
+    readable["parameters"] = json.dumps(parameters, default=str)
+    readable |= {str(p): p.read_bytes().decode("utf-8", "replace")
+                 for folder in (settings.output.out_dir, PREFECT_LOCAL_STORAGE_PATH.value())
+                 for p in Path(folder).rglob("*") if p.is_file()}
+    assert len(logs) > 10 and {"llm-audit", "transcript"} <= {a.key.rsplit("-leak", 1)[0] for a in artifacts}
+    assert [name for name, text in readable.items() if key in text] == []
