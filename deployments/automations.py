@@ -13,8 +13,10 @@ started by feeds, S3 intake or by hand.
 hook of its own. Two automations cover it: flow runs that stop sending heartbeats for
 ``--silence-s`` seconds are marked Crashed (Prefect's zombie-flow recipe; flows send one every
 ``PREFECT_FLOWS_HEARTBEAT_FREQUENCY`` seconds, 180 by default, so keep the silence at about three
-of those), and every Crashed episode run starts the ``announce-crash`` deployment, which sends its
-``Pipeline Failed`` event (Prefect and EventBridge) with the step that was running.
+of those), and every Crashed episode or GPU run starts the ``announce-crash`` deployment: for an
+episode run it sends the ``Pipeline Failed`` event (Prefect and EventBridge) with the step that was
+running; for a GPU run (the ECS task lost) it wakes the episode run suspended on it, which then
+fails with the GPU run's state, or retries it (``gpu.retries``), and announces that itself.
 
 Run again to update them in place.
 """
@@ -26,7 +28,7 @@ from datetime import timedelta
 
 NAME = "podwhisperer: episode failed"
 ZOMBIES = "podwhisperer: crash silent runs"
-CRASHES = "podwhisperer: announce crashed episodes"
+CRASHES = "podwhisperer: answer crashed runs"
 SUBJECT = "podwhisperer: an episode failed in step {{ event.payload.step }}"
 BODY = ("Input: {{ event.payload.inputKey }}\n"
         "Step: {{ event.payload.step }}\n"
@@ -71,10 +73,10 @@ def crash_automation(deployment_id):
 
     return AutomationCore(
         name=CRASHES,
-        description="Every crashed transcribe-episode run gets its Pipeline Failed event.",
+        description="A crashed episode run gets its Pipeline Failed event; a crashed GPU run wakes its episode run.",
         trigger=EventTrigger(expect={"prefect.flow-run.Crashed"}, match={"prefect.resource.id": "prefect.flow-run.*"},
                              match_related={"prefect.resource.role": "flow",
-                                            "prefect.resource.name": "transcribe-episode"},
+                                            "prefect.resource.name": ["transcribe-episode", "gpu-transcribe"]},
                              posture=Posture.Reactive, threshold=1, within=0),
         actions=[RunDeployment(source="selected", deployment_id=deployment_id,
                                parameters={"flow_run": "{{ event.resource.id }}"})],

@@ -1,17 +1,18 @@
-"""A crashed episode run -> its failure event (started by the crash automation)."""
+"""A crashed run -> what its own hooks would have done (started by the crash automation): an episode
+run's failure event; for a GPU run, the suspended episode run woken to fail (or retry) and say so."""
 
 from __future__ import annotations
 
 from prefect import flow
 
-from podwhisperer.tasks.events import announce_crashed_run
+from podwhisperer.tasks.events import answer_crash
 
 
-@flow(name="announce-crash", description="The failure event of an episode run whose process died.")
+@flow(name="announce-crash", description="What a crashed episode or GPU run's own hooks could not do.")
 def announce_crash(flow_run: str) -> dict:
-    """Announce one crashed run.
+    """Answer one crashed run.
 
     Args:
         flow_run: The crashed run's id, or its resource id as in the Crashed event (prefect.flow-run.<id>).
     """
-    return announce_crashed_run(flow_run.removeprefix("prefect.flow-run."))
+    return answer_crash(flow_run.removeprefix("prefect.flow-run."))

@@ -90,24 +90,32 @@ def announce_failure(flow, flow_run, state) -> None:
 
 
 @task(
-    name="announce-crash",
+    name="answer-crash",
     **transient_retries(EventDeliveryError),
     timeout_seconds=120,
     persist_result=True,
     cache_policy=INPUTS + TASK_SOURCE,  # one announcement per crashed run, however often asked
 )
-def announce_crashed_run(flow_run_id: str) -> dict:
-    """The ``Pipeline Failed`` event of an episode run whose process died (no hook of its own
-    could run). Started by the crash automation (deployments/automations.py); a run that is not
-    Crashed gets nothing: a failed run announced itself."""
+def answer_crash(flow_run_id: str) -> dict:
+    """What a run whose process died could not do itself (its hooks died with it). Started by the
+    crash automation (deployments/automations.py). An episode run: its ``Pipeline Failed`` event,
+    with the step that was running. A GPU run: wake the episode run suspended on it, which then
+    fails (or retries, ``gpu.retries``) and announces that itself. A run that is not Crashed gets
+    nothing: a failed run announced itself."""
     from prefect.client.orchestration import get_client
+
+    from .gpu import resume_parent
 
     with get_client(sync_client=True) as client:
         run = client.read_flow_run(flow_run_id)
+        flow_name = client.read_flow(run.flow_id).name
     if not (run.state and run.state.is_crashed()):
-        log.warning("flow run %s is %s, not Crashed: nothing to announce", flow_run_id,
+        log.warning("flow run %s is %s, not Crashed: nothing to do", flow_run_id,
                     run.state.name if run.state else "without a state")
         return {}
+    if flow_name == "gpu-transcribe":
+        resume_parent(None, run, run.state)
+        return {"resumed": ((run.parameters or {}).get("request") or {}).get("parent_flow_run_id")}
     params = run.parameters or {}
     settings = Settings.model_validate(params.get("settings") or {})
     step, _ = failed_step(run.id, crashed=True)

@@ -161,3 +161,29 @@ def test_a_gpu_job_past_its_timeout_is_cancelled_and_fails_the_wait(prefect_serv
         _wait(str(stuck.id), GpuSettings(storage="s3://b/p", timeout_s=2, poll_s=0.5), False, {})
     with get_client(sync_client=True) as client:
         assert client.read_flow_run(stuck.id).state.name in ("Cancelling", "Cancelled")
+
+
+def test_a_crashed_gpu_run_wakes_the_episode_run_suspended_on_it(prefect_server):
+    """The GPU machine lost: the GPU run's own end hooks never run. The crash automation's flow
+    (deployments/automations.py crashes) resumes the suspended episode run in their place."""
+    from prefect import flow
+    from prefect.client.orchestration import get_client
+    from prefect.states import Completed, Crashed, Running, Suspended
+
+    from podwhisperer.tasks.events import answer_crash
+
+    @flow(name="gpu-transcribe")
+    def gpu_standin(request: dict | None = None):
+        pass
+
+    with get_client(sync_client=True) as client:
+        parent = _flow_run(client, Running(), deployed=True)
+        client.set_flow_run_state(parent.id, Suspended(timeout_seconds=300, pause_key="gpu-lost"), force=True)
+        request = {"parent_flow_run_id": str(parent.id), "resume_parent": True}
+        lost = client.create_flow_run(gpu_standin, parameters={"request": request},
+                                      state=Crashed(message="no heartbeat for 540 s"))
+        ended = client.create_flow_run(gpu_standin, parameters={"request": request}, state=Completed())
+        assert answer_crash.fn(str(ended.id)) == {}  # not crashed: its own hooks did their job
+        assert client.read_flow_run(parent.id).state.is_paused()
+        assert answer_crash.fn(str(lost.id)) == {"resumed": str(parent.id)}
+        assert client.read_flow_run(parent.id).state.is_scheduled()  # resumed: it goes on and reads the crash
