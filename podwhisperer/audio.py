@@ -7,6 +7,7 @@ An episode's identity is the sha256 of its bytes, never its name. Bad input rais
 
 from __future__ import annotations
 
+import hashlib
 import json
 import shutil
 import subprocess
@@ -56,8 +57,7 @@ def local_path(source: str) -> Path:
 def source_fingerprint(source: str) -> str | None:
     """Content hash of a local input (for cache keys); None for remote inputs.
 
-    A remote object can change behind the same URL, so a remote input is always fetched and
-    hashed again; everything downstream is keyed by that hash, so it is still not recomputed.
+    A remote object can change behind the same URL: see ``input_identity`` for remote inputs.
     """
     if source_kind(source) != "local":
         return None
@@ -66,6 +66,41 @@ def source_fingerprint(source: str) -> str | None:
         return None
     st = path.stat()
     return _hash_of(str(path.resolve()), st.st_ino, st.st_size, st.st_mtime_ns)
+
+
+def remote_version(source: str, timeout_s: float = 10.0) -> str | None:
+    """The identity of a remote input's current version, from one cheap request: S3's ETag, or
+    an http(s) server's strong ETag (a weak one promises equivalence, not the same bytes), with
+    the size. None when there is none to trust or the request fails: then the input is fetched
+    and hashed as usual."""
+    import boto3
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    try:
+        if source_kind(source) == "http":
+            resp = httpx.head(source, follow_redirects=True, timeout=timeout_s)
+            etag, size = resp.headers.get("etag", ""), resp.headers.get("content-length", "")
+            if resp.status_code != 200 or not etag.startswith('"'):
+                return None
+            version = f"{source}|{etag}|{size}"  # not the final URL: signed redirects vary per request
+        elif source_kind(source) == "s3":
+            bucket, key = storage.split_s3(source)
+            head = boto3.client("s3").head_object(Bucket=bucket, Key=key)
+            version = f"{source}|{head['ETag']}|{head['ContentLength']}"
+        else:
+            return None
+    except (httpx.HTTPError, BotoCoreError, ClientError, ValueError):
+        return None
+    return hashlib.sha256(version.encode()).hexdigest()
+
+
+def input_identity(source: str) -> str | None:
+    """What identifies the input's bytes without fetching them: a local file's content hash, a
+    remote object's version (``remote_version``); None when nothing does."""
+    try:
+        return source_fingerprint(source) if source_kind(source) == "local" else remote_version(source)
+    except AudioInputError:
+        return None  # an unsupported scheme: staging says so
 
 
 @lru_cache(maxsize=256)

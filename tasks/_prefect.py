@@ -40,14 +40,15 @@ class ContentKey(CachePolicy):
     Never run ids or file names. A fingerprint of ``None`` means "no trustworthy identity"
     (a remote input before it is fetched): the task then runs uncached.
 
-    ``still_valid(inputs, key)`` guards results that point at the outside world (a staged WAV,
+    ``still_valid(inputs, cached)`` guards results that point at the outside world (a staged WAV,
     an output folder): when a cached record exists but what it refers to is gone or was
     changed, the task runs again (uncached this time, so the record stays the good one).
+    ``cached()`` reads the stored result, for checks that need it.
     """
 
     fingerprints: dict[str, Fingerprint] = field(default_factory=dict)
     modules: tuple[str, ...] = ()
-    still_valid: Optional[Callable[[dict[str, Any], str], bool]] = None
+    still_valid: Optional[Callable[[dict[str, Any], Callable[[], Any]], bool]] = None
 
     def compute_key(
         self, task_ctx: TaskRunContext, inputs: dict[str, Any], flow_parameters: dict[str, Any], **kwargs: Any
@@ -59,8 +60,9 @@ class ContentKey(CachePolicy):
                 return None
             parts[name] = value
         key = hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()
-        if self.still_valid is not None and task_ctx.result_store is not None:
-            if task_ctx.result_store.exists(key) and not self.still_valid(inputs, key):
+        store = task_ctx.result_store
+        if self.still_valid is not None and store is not None:
+            if store.exists(key) and not self.still_valid(inputs, lambda: store.read(key).result):
                 return None
         return key
 

@@ -12,8 +12,8 @@ from podwhisperer.progress import report
 from ._prefect import ContentKey, model_fingerprint, network_retries
 
 
-def _wav_still_there(inputs: dict, key: str) -> bool:
-    return audio.staged_wav_path(audio.source_fingerprint(inputs["source"]), inputs["settings"]).is_file()
+def _wav_still_there(inputs: dict, cached) -> bool:
+    return cached().wav_path.is_file()
 
 
 @task(
@@ -22,7 +22,9 @@ def _wav_still_there(inputs: dict, key: str) -> bool:
     timeout_seconds=3600,
     persist_result=True,
     cache_policy=ContentKey(
-        fingerprints={"source": audio.source_fingerprint, "settings": model_fingerprint},
+        # Local: the file's hash. Remote: the server's version of it (S3 ETag, strong HTTP ETag);
+        # without one the input is fetched and hashed on every run.
+        fingerprints={"source": audio.input_identity, "settings": model_fingerprint},
         modules=("podwhisperer.audio",),
         still_valid=_wav_still_there,
     ),

@@ -17,7 +17,7 @@ from ._prefect import ContentKey, transient_retries
 FINGERPRINTS = {"manifest": lambda m: m.content_key, "settings": lambda s: s.storage or ""}
 
 
-def _still_there(inputs: dict, key: str) -> bool:
+def _still_there(inputs: dict, cached) -> bool:
     """A cached upload counts only while its manifest object is still in the bucket."""
     manifest, settings = inputs["manifest"], inputs["settings"]
     if not settings.storage:

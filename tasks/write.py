@@ -44,7 +44,7 @@ def episode_dir(inputs: dict):
     return inputs["settings"].out_dir / slugify(title, inputs["audio"].sha256)
 
 
-def _outputs_intact(inputs: dict, key: str) -> bool:
+def _outputs_intact(inputs: dict, cached) -> bool:
     return manifests.outputs_intact(episode_dir(inputs), content_key(inputs))
 
 

@@ -87,14 +87,18 @@ def free_port() -> int:
 
 @pytest.fixture(scope="session")
 def http_server():
-    """A local HTTP server: ``files[path] = bytes`` serves them; /status/N answers HTTP N."""
+    """A local HTTP server: ``files[path] = bytes`` serves them with a strong ETag (a weak one
+    under /weak/), GET and HEAD; /status/N answers HTTP N; ``requests`` lists (method, path)."""
+    import hashlib
     import threading
     from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
     files: dict[str, bytes] = {}
+    requests: list[tuple[str, str]] = []
 
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self):  # noqa: N802
+            requests.append((self.command, self.path))
             if self.path.startswith("/status/"):
                 self.send_response(int(self.path.rsplit("/", 1)[1]))
                 self.send_header("Content-Length", "0")
@@ -103,15 +107,21 @@ def http_server():
             body = files.get(self.path)
             self.send_response(200 if body is not None else 404)
             self.send_header("Content-Length", str(len(body or b"")))
+            if body is not None:
+                tag = f'"{hashlib.sha1(body).hexdigest()}"'
+                self.send_header("ETag", f"W/{tag}" if self.path.startswith("/weak/") else tag)
             self.end_headers()
-            self.wfile.write(body or b"")
+            if self.command == "GET":
+                self.wfile.write(body or b"")
+
+        do_HEAD = do_GET  # noqa: N815
 
         def log_message(self, *args):
             pass
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
-    server.files = files
+    server.files, server.requests = files, requests
     server.url = f"http://127.0.0.1:{server.server_address[1]}"
     yield server
     server.shutdown()

@@ -79,7 +79,33 @@ def test_http_download(http_server, episode_mp3, audio_settings):
     info = audio.stage(f"{http_server.url}/feed/ep%201.mp3", audio_settings)
     assert info.sha256 == audio.source_fingerprint(str(episode_mp3))
     assert audio.default_title(f"{http_server.url}/feed/ep%201.mp3?x=1") == "ep 1"
-    assert audio.source_fingerprint(f"{http_server.url}/feed/ep%201.mp3") is None  # remote: always re-fetched
+    assert audio.source_fingerprint(f"{http_server.url}/feed/ep%201.mp3") is None  # only local files are hashed
+
+
+def test_remote_inputs_are_identified_by_their_version(http_server, s3_server, episode_mp3, audio_settings):
+    """A strong ETag (HTTP) or S3's ETag names the bytes without fetching them; it changes with
+    them; a weak ETag, none, or an error gives no identity (the input is fetched every run)."""
+    url = f"{http_server.url}/versions/ep.mp3"
+    http_server.files["/versions/ep.mp3"] = b"version one"
+    first = audio.input_identity(url)
+    assert first and first == audio.input_identity(url)
+    assert ("GET", "/versions/ep.mp3") not in http_server.requests  # HEAD only
+    http_server.files["/versions/ep.mp3"] = b"version two"
+    assert audio.input_identity(url) not in (None, first)
+    http_server.files["/weak/ep.mp3"] = b"x"
+    assert audio.input_identity(f"{http_server.url}/weak/ep.mp3") is None
+    assert audio.input_identity(f"{http_server.url}/missing.mp3") is None
+    assert audio.input_identity(f"{http_server.url}/status/503") is None
+    assert audio.input_identity("ftp://example.com/ep.mp3") is None
+    assert audio.input_identity(str(episode_mp3)) == audio.source_fingerprint(str(episode_mp3))
+
+    s3 = boto3.client("s3")
+    s3.create_bucket(Bucket="versions")
+    s3.put_object(Bucket="versions", Key="ep.mp3", Body=b"version one")
+    one = audio.input_identity("s3://versions/ep.mp3")
+    s3.put_object(Bucket="versions", Key="ep.mp3", Body=b"version two")
+    assert one and audio.input_identity("s3://versions/ep.mp3") not in (None, one)
+    assert audio.input_identity("s3://versions/missing.mp3") is None
 
 
 def test_http_errors_are_classified(http_server, audio_settings):

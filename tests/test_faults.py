@@ -298,7 +298,9 @@ def test_network_errors_fetching_the_episode(http_server, event_queue, episode_m
 
     proxy.fail("GET", "/flaky/", 1, 503)  # the CDN has a bad moment,
     proxy.fail("GET", "/flaky/", 1, None)  # then drops the connection
-    settings = settings_for(tmp_path / "out", tmp_path / "work")
+    # A work folder of its own: with the clean run's, the unchanged episode (same ETag) would not be
+    # downloaded again at all.
+    settings = settings_for(tmp_path / "out", tmp_path / "work-faulty")
     state = transcribe_episode(url, title="Flaky", settings=settings, return_state=True)
     assert state.is_completed() and task_states(state)["stage-audio"][1] == 3  # two retries
     assert len(completions(event_queue)) == 1

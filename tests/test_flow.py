@@ -107,6 +107,30 @@ def test_rerun_is_all_cached_and_loads_no_model(episode_mp3, settings, monkeypat
     assert sorted((p.name, p.stat().st_mtime_ns) for p in episode_dir(settings).iterdir()) == before
 
 
+def test_a_remote_episode_is_fetched_again_only_when_it_changed(http_server, episode_mp3, settings, tmp_path):
+    """A rerun of a URL asks the server for the version (HEAD: a strong ETag) and downloads
+    nothing; a deleted staged WAV, or a new version behind the same URL, is fetched again."""
+    http_server.files["/remote/ep.mp3"] = episode_mp3.read_bytes()
+    url = f"{http_server.url}/remote/ep.mp3"
+    run(url, settings)
+    http_server.requests.clear()
+    state, tasks = run(url, settings)
+    assert state.is_completed() and tasks["stage-audio"][0] == tasks["transcribe"][0] == "Cached"
+    assert http_server.requests == [("HEAD", "/remote/ep.mp3")]
+
+    manifest = json.loads((episode_dir(settings) / "manifest.json").read_text())
+    for wav in (settings.audio.work_dir / "audio").glob(f"{manifest['input']['sha256']}-*.wav"):
+        wav.unlink()
+    _, tasks = run(url, settings)
+    assert tasks["stage-audio"][0] == "Completed" and tasks["transcribe"][0] == "Cached"
+
+    shorter = tmp_path / "shorter.mp3"
+    subprocess.run(["ffmpeg", "-v", "error", "-i", str(episode_mp3), "-t", "12", "-c", "copy", str(shorter)], check=True)
+    http_server.files["/remote/ep.mp3"] = shorter.read_bytes()  # the publisher fixed the episode
+    _, tasks = run(url, settings)
+    assert tasks["stage-audio"][0] == tasks["transcribe"][0] == "Completed"
+
+
 def test_same_audio_under_another_name_reuses_the_transcription(episode_mp3, settings, tmp_path):
     run(str(episode_mp3), settings)
     copy = tmp_path / "Renamed Episode.mp3"
