@@ -38,7 +38,7 @@ class ContentKey(CachePolicy):
     """Cache key from content only: fingerprints of the named inputs + the code that runs.
 
     Never run ids or file names. A fingerprint of ``None`` means "no trustworthy identity"
-    (a remote input before it is fetched): the task then runs uncached.
+    (a remote input whose server states no version): the task then runs uncached.
 
     ``still_valid(inputs, cached)`` guards results that point at the outside world (a staged WAV,
     an output folder): when a cached record exists but what it refers to is gone or was
