@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from datetime import datetime, timezone
 
 from prefect import task
@@ -52,19 +53,26 @@ def announce_completion(manifest: Manifest, published: Published, settings: Even
     return event.detail
 
 
-def failed_step(flow_run_id, crashed: bool = False) -> tuple[str, str]:
+def failed_step(flow_run_id, crashed: bool = False, settle_s: float = 20.0) -> tuple[str, str]:
     """(task name, message) of the run's first failed task, or for a crashed run the task that was
-    running last when its process died; the flow itself when there is none."""
+    running last when its process died; the flow itself when there is none.
+
+    The server records task states from events, which may still be on their way when the flow's
+    failure hook asks: wait up to ``settle_s`` for a matching task run before saying "flow"."""
     from prefect.client.orchestration import get_client
     from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId, TaskRunFilter, TaskRunFilterState
     from prefect.client.schemas.filters import TaskRunFilterStateType
     from prefect.client.schemas.objects import StateType
 
     types = [StateType.RUNNING, StateType.CRASHED] if crashed else [StateType.FAILED, StateType.CRASHED]
+    deadline = time.monotonic() + settle_s
     with get_client(sync_client=True) as client:
-        runs = client.read_task_runs(
-            flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[flow_run_id])),
-            task_run_filter=TaskRunFilter(state=TaskRunFilterState(type=TaskRunFilterStateType(any_=types))))
+        while not (runs := client.read_task_runs(
+                flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[flow_run_id])),
+                task_run_filter=TaskRunFilter(state=TaskRunFilterState(type=TaskRunFilterStateType(any_=types))))):
+            if time.monotonic() > deadline:
+                break
+            time.sleep(1)
     if not runs:
         return "flow", ""
     never = datetime.max.replace(tzinfo=timezone.utc)
