@@ -224,6 +224,17 @@ def wait_for(keys: list[str], timeout: float = 600) -> list:
         time.sleep(2)
 
 
+def load_script(path: str):
+    """A script of the repository that is not part of the package (``deployments/automations.py``,
+    ``bench/load.py``), loaded as a module."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(Path(path).stem, ROOT / path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
 def require_extra(module: str, extra: str) -> None:
     """Skip a test whose optional extra is missing, except under scripts/test.sh (and CI), which
     installs every extra: there a missing one is a failure, never a silent skip."""

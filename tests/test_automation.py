@@ -3,7 +3,6 @@ notification (a custom webhook block aimed at a local receiver)."""
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import threading
 import time
@@ -14,7 +13,7 @@ import pytest
 
 from podwhisperer.events import failure_event, to_prefect
 
-from .conftest import ROOT
+from .conftest import load_script
 
 pytestmark = [pytest.mark.e2e]
 
@@ -41,9 +40,7 @@ def receiver():
 def test_a_failed_episode_notifies_through_the_example_automation(prefect_server):
     from prefect.blocks.notifications import CustomWebhookNotificationBlock
 
-    spec = importlib.util.spec_from_file_location("automations", ROOT / "deployments" / "automations.py")
-    automations = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(automations)
+    automations = load_script("deployments/automations.py")
 
     hook = receiver()
     try:

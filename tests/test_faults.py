@@ -28,7 +28,7 @@ import pytest
 from podwhisperer.flows.transcribe import transcribe_episode
 from podwhisperer.settings import Settings
 
-from .conftest import ROOT, drain, task_states
+from .conftest import ROOT, drain, load_script, task_states
 from .test_llm_providers import good, model_server  # noqa: F401 - a fixture
 
 pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("prefect_server")]
@@ -76,15 +76,6 @@ def only_folder(out: Path) -> Path:
 def start_worker(pool: str, env: dict, log: Path) -> subprocess.Popen:
     return subprocess.Popen([sys.executable, "-m", "prefect", "worker", "start", "--pool", pool],
                             env=env, stdout=open(log, "ab"), stderr=subprocess.STDOUT, start_new_session=True)
-
-
-def automations_module():
-    import importlib.util
-
-    spec = importlib.util.spec_from_file_location("automations", ROOT / "deployments" / "automations.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def wait_for_failure_events(queue: str, timeout: float) -> list[dict]:
@@ -135,7 +126,7 @@ def test_worker_killed_mid_run_then_rerun(s3_server, event_queue, episode_mp3, t
                                      pull_steps=pull)
     # The crash automations as deployments/automations.py installs them, with a short silence:
     # the worker's flows send a heartbeat every 30 s (the least Prefect allows).
-    automations = automations_module()
+    automations = load_script("deployments/automations.py")
     installed = automations.install_crash_handling(silence_s=60, deployment="announce-crash/fault-crash")
     time.sleep(10)  # the triggers service loads new automations every 5 s
     # The worker's runs keep their results apart from this process's: the reference run below

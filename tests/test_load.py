@@ -4,20 +4,15 @@ one job. All complete, none is lost or duplicated, and the GPU pool never runs t
 
 from __future__ import annotations
 
-import importlib.util
-
 import pytest
 
-from .conftest import ROOT
+from .conftest import load_script
 
 pytestmark = [pytest.mark.e2e]
 
 
 def test_twenty_episodes_at_once(prefect_server, s3_server, tmp_path):
-    spec = importlib.util.spec_from_file_location("load_bench", ROOT / "bench" / "load.py")
-    load = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(load)
-
+    load = load_script("bench/load.py")
     report = load.run(20, cpu_limit=3, work=tmp_path)
     assert report["failures"] == [] and report["completed"] == 20
     assert report["flow_runs"] == 20 and report["submitted"] == 40  # each episode submitted twice, run once
