@@ -77,19 +77,20 @@ def remote_version(source: str, timeout_s: float = 10.0) -> str | None:
     from botocore.exceptions import BotoCoreError, ClientError
 
     try:
-        if source_kind(source) == "http":
+        kind = source_kind(source)
+        if kind == "http":
             resp = httpx.head(source, follow_redirects=True, timeout=timeout_s)
             etag, size = resp.headers.get("etag", ""), resp.headers.get("content-length", "")
             if resp.status_code != 200 or not etag.startswith('"'):
                 return None
             version = f"{source}|{etag}|{size}"  # not the final URL: signed redirects vary per request
-        elif source_kind(source) == "s3":
+        elif kind == "s3":
             bucket, key = storage.split_s3(source)
             head = boto3.client("s3").head_object(Bucket=bucket, Key=key)
             version = f"{source}|{head['ETag']}|{head['ContentLength']}"
         else:
             return None
-    except (httpx.HTTPError, BotoCoreError, ClientError, ValueError):
+    except (httpx.HTTPError, BotoCoreError, ClientError, ValueError):  # AudioInputError: a ValueError
         return None
     return hashlib.sha256(version.encode()).hexdigest()
 

@@ -121,10 +121,10 @@ def answer_crash(flow_run_id: str) -> dict:
         log.warning("flow run %s is %s, not Crashed: nothing to do", flow_run_id,
                     run.state.name if run.state else "without a state")
         return {}
+    params = run.parameters or {}
     if flow_name == "gpu-transcribe":
         resume_parent(None, run, run.state)
-        return {"resumed": ((run.parameters or {}).get("request") or {}).get("parent_flow_run_id")}
-    params = run.parameters or {}
+        return {"resumed": (params.get("request") or {}).get("parent_flow_run_id")}
     settings = Settings.model_validate(params.get("settings") or {})
     step, _ = failed_step(run.id, crashed=True)
     error = f"crashed: {run.state.message or 'the run stopped without a final state'}"
